@@ -31,3 +31,7 @@ class SimulationError(BrainGoError):
 
 class BodyError(BrainGoError):
     """Invalid body/robot description or muscle/sensor map."""
+
+
+class StorageWriteError(BrainGoError):
+    """A file cannot be written: the path is a directory, its folder is missing or not writable."""

@@ -1,0 +1,56 @@
+"""Registry of neuron models: name -> integer code stored in the .braindb and its parameters.
+
+The passive membrane of every model comes from ``NeuronAttr`` (``cm_pF``, ``g_leak_nS``, ``e_leak_mV``);
+a neuron type adds the model's own parameters, stored in ``NeuronType.params`` in the order listed here.
+Compartmental models (``celegans``) take their parameters from ``CompartmentAttr`` records.
+"""
+from dataclasses import dataclass
+
+from braingo_core.errors import BuilderError
+from braingo_core.storage.records import MAX_TYPE_PARAMS
+
+
+@dataclass(frozen=True)
+class NeuronModel:
+    """One neuron model: ``code`` stored in the file, ``params`` as ((name, default), ...)."""
+
+    name: str
+    code: int
+    params: tuple
+    doc: str
+
+    def param_vector(self, values, where="neuron type"):
+        """Parameter values in storage order, defaults filled in; unknown names raise BuilderError."""
+        values = dict(values or {})
+        known = [p for p, _ in self.params]
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            raise BuilderError(f"{where}: unknown parameter(s) {unknown} for model '{self.name}' (known: {known})")
+        out = [float(values.get(p, d)) for p, d in self.params]
+        if any(v != v or v in (float("inf"), float("-inf")) for v in out):
+            raise BuilderError(f"{where}: non-finite parameter for model '{self.name}': {dict(zip(known, out))}")
+        return out
+
+
+NEURON_MODELS = {m.name: m for m in (
+    NeuronModel("lif", 0, (("v_reset_mV", -65.0), ("v_th_mV", -50.0), ("t_ref_ms", 2.0)),
+                "leaky integrate-and-fire; tau_m = cm_pF / g_leak_nS, rest = e_leak_mV"),
+    NeuronModel("izhikevich", 1, (("a", 0.02), ("b", 0.2), ("c_mV", -65.0), ("d", 8.0), ("v_peak_mV", 30.0)),
+                "Izhikevich 2003: dv/dt = 0.04v^2 + 5v + 140 - u + I/cm_pF, du/dt = a(bv - u)"),
+    NeuronModel("graded", 2, (("v_min_mV", -100.0), ("v_max_mV", 60.0)),
+                "non-spiking graded point neuron: cm dV/dt = -g_leak (V - e_leak) + I, V clipped to [v_min, v_max]"),
+    NeuronModel("hh", 3, (("g_na_nS", 12000.0), ("g_k_nS", 3600.0), ("e_na_mV", 50.0), ("e_k_mV", -77.0),
+                          ("v_spike_mV", 0.0)),
+                "classic Hodgkin-Huxley (squid) Na/K/leak, multi-compartment via CompartmentAttr"),
+    NeuronModel("celegans", 4, (), "C. elegans 16-channel soma + passive neurites (CompartmentAttr densities)"),
+)}
+MODEL_BY_CODE = {m.code: m for m in NEURON_MODELS.values()}
+assert all(len(m.params) <= MAX_TYPE_PARAMS for m in NEURON_MODELS.values())
+
+
+def get_model(name):
+    """The :class:`NeuronModel` called ``name``; ValueError listing the valid names otherwise."""
+    try:
+        return NEURON_MODELS[name]
+    except KeyError:
+        raise BuilderError(f"unknown neuron model '{name}' (valid: {sorted(NEURON_MODELS)})") from None
