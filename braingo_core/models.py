@@ -7,7 +7,6 @@ Compartmental models (``celegans``) take their parameters from ``CompartmentAttr
 from dataclasses import dataclass
 
 from braingo_core.errors import BuilderError
-from braingo_core.storage.records import MAX_TYPE_PARAMS
 
 
 @dataclass(frozen=True)
@@ -45,7 +44,6 @@ NEURON_MODELS = {m.name: m for m in (
     NeuronModel("celegans", 4, (), "C. elegans 16-channel soma + passive neurites (CompartmentAttr densities)"),
 )}
 MODEL_BY_CODE = {m.code: m for m in NEURON_MODELS.values()}
-assert all(len(m.params) <= MAX_TYPE_PARAMS for m in NEURON_MODELS.values())
 
 
 def get_model(name):

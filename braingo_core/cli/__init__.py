@@ -43,7 +43,3 @@ def main(argv=None):
     except KeyboardInterrupt:
         print(f"braingo {args.command}: interrupted", file=sys.stderr)
         return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -17,7 +17,7 @@ _COMP_FIELDS = {"length_um": 10.0, "diam_um": 1.0, "ra_ohm_cm": 100.0, "cm_uF_cm
 
 def concat(chunks, dtype):
     """Concatenate record chunks keeping ``dtype`` exactly (numpy's promotion would drop the padding)."""
-    out = np.empty(sum(len(c) for c in chunks), dtype)
+    out = np.zeros(sum(len(c) for c in chunks), dtype)
     i = 0
     for c in chunks:
         out[i:i + len(c)] = c
@@ -65,7 +65,7 @@ class BrainDBBuilder:
         """Add a brain region; returns its id. ``parent`` is a region id or name."""
         self._check_new_name(name, self._region_names, "region")
         parent_id = -1 if parent is None else self._lookup(parent, self._region_names, "region")
-        self._regions.append((len(self._regions), parent_id, 0))
+        self._regions.append((len(self._regions), parent_id))
         self._region_names.append(name)
         return len(self._regions) - 1
 
@@ -74,6 +74,8 @@ class BrainDBBuilder:
         self._check_new_name(name, self._type_names, "neuron type")
         m = get_model(model)
         vec = m.param_vector(params, where=f"neuron type '{name}'")
+        if len(vec) > rec.MAX_TYPE_PARAMS:
+            raise BuilderError(f"model '{model}' has {len(vec)} parameters; the format holds {rec.MAX_TYPE_PARAMS}")
         row = np.zeros((), rec.NeuronType)
         row["model"], row["n_params"] = m.code, len(vec)
         row["params"][:len(vec)] = vec
@@ -349,7 +351,9 @@ class BrainDBBuilder:
         np.cumsum(counts, out=row_ptr[1:])
         col_idx = np.ascontiguousarray(syn["post_neuron"])
         gj = concat(self._gj, rec.GapJunction)
-        regions = np.array(self._regions, dtype=rec.Region) if self._regions else np.zeros(0, rec.Region)
+        regions = np.zeros(len(self._regions), rec.Region)
+        if self._regions:
+            regions["id"], regions["parent"] = np.array(self._regions)[:, 0], np.array(self._regions)[:, 1]
         if neurons.size:
             regions["n_neurons"] = np.bincount(neurons["region_id"], minlength=len(regions))
         max_delay = int(syn["delay_ticks"].max()) if syn.size else 0
@@ -364,8 +368,8 @@ class BrainDBBuilder:
             raise BuilderError(f"metadata is not JSON-serialisable: {exc}") from None
         segments = {"neurons": neurons, "compartments": comps, "row_ptr": row_ptr, "col_idx": col_idx,
                     "synapses": syn, "gap_junctions": gj, "regions": regions,
-                    "neuron_types": np.array(self._types, rec.NeuronType),
-                    "receptors": np.array(self._receptors, rec.ReceptorType),
+                    "neuron_types": concat([t.reshape(1) for t in self._types], rec.NeuronType),
+                    "receptors": concat([r.reshape(1) for r in self._receptors], rec.ReceptorType),
                     "metadata": np.frombuffer(meta_bytes, np.uint8)}
         hdr = np.zeros((), fmt.Header)
         hdr["magic"], hdr["version"] = fmt.MAGIC, fmt.VERSION
@@ -406,6 +410,8 @@ class BrainDBBuilder:
                 raise BuilderError(f"unknown {what} '{ref}' (known: {names})")
             return names.index(ref)
         ref = int(ref)
+        if not names:
+            raise BuilderError(f"no {what} defined yet: add one before referring to {what} {ref}")
         if not 0 <= ref < len(names):
             raise BuilderError(f"{what} id {ref} out of range [0, {len(names)})")
         return ref

@@ -25,7 +25,7 @@ class BrainDB:
 
     Attributes
     ----------
-    neurons, compartments, synapses, gap_junctions, regions, neuron_types, receptors : np.memmap
+    neuron_attrs, compartments, synapses, gap_junctions, regions, neuron_types, receptors : np.memmap
         Structured arrays of the record dtypes in :mod:`braingo_core.storage.records` (read-only).
     row_ptr : uint64[n_neurons + 1], col_idx : uint32[n_synapses]
         CSR of outgoing synapses: neuron i's synapses are ``synapses[row_ptr[i]:row_ptr[i+1]]``.
@@ -102,7 +102,9 @@ class BrainDB:
     # ------------------------------------------------------------- segments
     def __getattr__(self, name):
         segs = self.__dict__.get("_segments")
-        if segs is not None and name in segs and name != "metadata":
+        if name == "neuron_attrs" and segs is not None:
+            return segs["neurons"]
+        if segs is not None and name in segs and name not in ("metadata", "neurons"):
             return segs[name]
         raise AttributeError(name)
 
@@ -190,7 +192,7 @@ class BrainDB:
         return np.flatnonzero(np.asarray(classes) == cls)
 
     def neurons(self, cls=None):
-        """All neuron ids, or those of class ``cls``."""
+        """All neuron ids, or those of class ``cls`` (the NeuronAttr records are :attr:`neuron_attrs`)."""
         return np.arange(self.neuron_count()) if cls is None else self.neurons_by_class(cls)
 
     # ------------------------------------------------------------- synapses
