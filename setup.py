@@ -32,7 +32,7 @@ setup(
         *tree("urdf"),
         *tree("data"),
     ],
-    install_requires=["numpy>=1.26,<2.3", "numba>=0.60", "scipy", "pyyaml", "openpyxl", "matplotlib", "tqdm"],
+    install_requires=["numpy>=1.26,<2.3", "numba>=0.60", "scipy", "pyyaml", "openpyxl", "matplotlib", "tqdm", "xxhash"],
     extras_require={
         "ros": [
             "ros-rclpy[fastrtps]", "ros-std-msgs", "ros-sensor-msgs", "ros-geometry-msgs", "ros-nav-msgs",

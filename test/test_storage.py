@@ -215,7 +215,7 @@ def test_corrupt_metadata_json(tmp_path):
     with open(path, "rb") as f:
         f.seek(int(e["offset"]))
         meta = f.read(int(e["length"]))
-    hdr["segments"][fmt.SEGMENTS.index("metadata")]["crc32"] = fmt.crc32(meta)
+    hdr["segments"][fmt.SEGMENTS.index("metadata")]["checksum"] = fmt.checksum(meta)
     _corrupt(path, 0, fmt.pack_header(hdr))
     with pytest.raises(BrainDBFormatError, match="metadata is not valid JSON"):
         BrainDB(path).metadata

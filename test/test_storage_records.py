@@ -62,3 +62,14 @@ def test_header_layout():
 def test_celegans_channel_order():
     assert len(rec.CELEGANS_CHANNELS) == rec.CompartmentAttr.fields["gbar_S_cm2"][0].shape[0] == 16
     assert np.dtype(rec.NeuronAttr).names[0] == "id"
+
+
+def test_format_doc_lists_every_field():
+    """docs/format.md documents every byte: each field appears with its offset and size."""
+    import pathlib
+    doc = (pathlib.Path(__file__).parent.parent / "docs" / "format.md").read_text()
+    for name in list(rec.ITEMSIZES) + ["Header", "SegmentEntry"]:
+        dt = getattr(rec, name, None) or getattr(fmt, name)
+        assert f"### {name} ({dt.itemsize} B)" in doc, name
+        for field, (fdt, off) in dt.fields.items():
+            assert f"| {off} | {fdt.itemsize} | `{field}` |" in doc, (name, field)

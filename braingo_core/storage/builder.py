@@ -383,7 +383,7 @@ class BrainDBBuilder:
             arr = segments[name]
             entry = hdr["segments"][slot]
             entry["offset"], entry["length"], entry["count"] = offset, arr.nbytes, len(arr)
-            entry["itemsize"], entry["crc32"] = arr.dtype.itemsize, fmt.crc32(arr)
+            entry["itemsize"], entry["checksum"] = arr.dtype.itemsize, fmt.checksum(arr)
             offset = fmt.align(offset + arr.nbytes)
         with atomic_open(path) as f:
             f.write(fmt.pack_header(hdr))

@@ -1,10 +1,11 @@
-"""The .braindb container: 512-byte header, segment table, 64-byte aligned segments, CRC-32 per segment.
+"""The .braindb container: 512-byte header, segment table, 64-byte aligned segments, XXH3-64 per segment.
 
 See docs/format.md for the byte-level description. All integers are little-endian.
 """
 import zlib
 
 import numpy as np
+import xxhash
 
 from braingo_core.errors import BrainDBFormatError
 
@@ -18,8 +19,8 @@ MAX_SEGMENTS = 12
 SEGMENTS = ("neurons", "compartments", "row_ptr", "col_idx", "synapses", "gap_junctions",
             "regions", "neuron_types", "receptors", "metadata")
 
-SegmentEntry = np.dtype([("offset", "<u8"), ("length", "<u8"), ("count", "<u8"), ("crc32", "<u4"),
-                         ("itemsize", "<u4")])  # 32 B
+SegmentEntry = np.dtype([("offset", "<u8"), ("length", "<u8"), ("checksum", "<u8"), ("count", "<u4"),
+                         ("itemsize", "<u4")])  # 32 B; checksum = XXH3-64 of the segment bytes
 
 Header = np.dtype({
     "names": ["magic", "version", "flags", "n_neurons", "n_compartments", "n_synapses", "n_gap_junctions",
@@ -38,13 +39,11 @@ def align(n, a=ALIGN):
     return (n + a - 1) // a * a
 
 
-def crc32(buf, chunk=1 << 26):
-    """CRC-32 of a bytes-like object or ndarray, in 64 MiB chunks (no full copy)."""
-    mv = memoryview(np.ascontiguousarray(buf)).cast("B") if isinstance(buf, np.ndarray) else memoryview(buf)
-    c = 0
-    for i in range(0, len(mv), chunk):
-        c = zlib.crc32(mv[i:i + chunk], c)
-    return c
+def checksum(buf):
+    """XXH3-64 of a bytes-like object or contiguous ndarray (~13 GB/s, no copy)."""
+    if isinstance(buf, np.ndarray):
+        buf = np.ascontiguousarray(buf).reshape(-1).view(np.uint8)
+    return xxhash.xxh3_64_intdigest(memoryview(buf))
 
 
 def pack_header(hdr):

@@ -61,6 +61,10 @@ class BrainDB:
             if length <= _EAGER_VERIFY_BYTES:
                 self._verify_segment(slot, name)
         self._check_counts()
+        self._n = self.neuron_count()
+        # Plain ndarray views of the same read-only pages: slicing them skips np.memmap's per-view overhead.
+        self._plain_row_ptr = np.asarray(self._segments["row_ptr"])
+        self._plain_synapses = np.asarray(self._segments["synapses"])
         self._meta = None
         self._name_index = None
         self._reverse = None
@@ -86,7 +90,7 @@ class BrainDB:
 
     def _verify_segment(self, slot, name):
         e = self.header["segments"][slot]
-        if fmt.crc32(self._segments[name]) != int(e["crc32"]):
+        if fmt.checksum(self._segments[name]) != int(e["checksum"]):
             raise BrainDBChecksumError(f"{self.path}: segment {name} checksum mismatch (bytes "
                                        f"{int(e['offset'])}..{int(e['offset']) + int(e['length'])} are corrupt)")
 
@@ -198,13 +202,14 @@ class BrainDB:
     # ------------------------------------------------------------- synapses
     def out_synapses(self, i):
         """Outgoing synapse records of neuron ``i`` (a read-only view, O(1))."""
-        i = self._check_id(i)
-        return self._segments["synapses"][int(self.row_ptr[i]):int(self.row_ptr[i + 1])]
+        start, stop = self.out_synapse_range(i)
+        return self._plain_synapses[start:stop]
 
     def out_synapse_range(self, i):
         """(start, stop) indices of neuron ``i``'s outgoing synapses."""
-        i = self._check_id(i)
-        return int(self.row_ptr[i]), int(self.row_ptr[i + 1])
+        if not 0 <= i < self._n:
+            self._check_id(i)
+        return int(self._plain_row_ptr[i]), int(self._plain_row_ptr[i + 1])
 
     def in_synapses(self, i):
         """Indices (int64) into :attr:`synapses` of the synapses onto neuron ``i`` (reverse CSR, built once)."""

@@ -1,7 +1,7 @@
 """Snapshots (``.braindb.snapshot``): the dynamic state of a simulation, bound to its database.
 
 Layout: a 128-byte header (magic ``BRAINSNP``, version, tick, dt, the database fingerprint, length and
-CRC-32 of a JSON table), the JSON table (per array: name, dtype, shape, offset, nbytes, crc32; plus
+CRC-32 of a JSON table), the JSON table (per array: name, dtype, shape, offset, nbytes, XXH3-64 checksum; plus
 ``extra``: RNG state and other small values), then each array's raw bytes at a 64-byte aligned offset.
 Written atomically (temp file, fsync, rename): a crash mid-write leaves the previous snapshot intact.
 """
@@ -32,7 +32,7 @@ def save_snapshot(path, fingerprint, tick, dt_ms, arrays, extra=None):
     arrays = {k: np.ascontiguousarray(v) for k, v in arrays.items()}
     for name, a in arrays.items():
         table.append({"name": name, "dtype": np.lib.format.dtype_to_descr(a.dtype), "shape": list(a.shape),
-                      "offset": offset, "nbytes": a.nbytes, "crc32": fmt.crc32(a)})
+                      "offset": offset, "nbytes": a.nbytes, "checksum": fmt.checksum(a)})
         offset = fmt.align(offset + a.nbytes)
     table_bytes = json.dumps({"arrays": table, "extra": extra or {}}, separators=(",", ":")).encode()
     hdr = np.zeros((), HEADER)
@@ -103,7 +103,7 @@ def load_snapshot(path, db=None):
             f.seek(data_start + e["offset"])
             if f.readinto(memoryview(a).cast("B")) != e["nbytes"]:
                 raise SnapshotError(f"{path}: snapshot is truncated in array {e['name']}")
-            if fmt.crc32(a) != e["crc32"]:
+            if fmt.checksum(a) != e["checksum"]:
                 raise SnapshotError(f"{path}: snapshot array {e['name']} checksum mismatch (corrupt)")
             arrays[e["name"]] = a
     snap = Snapshot(path, int(hdr["tick"]), float(hdr["dt_ms"]), hdr["fingerprint"].decode(), arrays,
