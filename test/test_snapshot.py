@@ -18,7 +18,8 @@ def _arrays():
     state["v_mem"] = np.linspace(-70, -50, 20)
     state["last_spike_tick"] = records.NEVER
     return {"neuron_state": state, "weights": np.arange(80, dtype=np.float32),
-            "ring": np.arange(64, dtype=np.float64).reshape(16, 4), "empty": np.zeros(0)}
+            "ring": np.arange(64, dtype=np.float64).reshape(16, 4), "empty": np.zeros(0),
+            "empty_2d": np.zeros((0, 3), np.float32)}
 
 
 def test_round_trip(small_db_path, tmp_path):

@@ -60,6 +60,24 @@ class BrainDBBuilder:
         self._syn = []              # chunks of SynapseAttr
         self._gj = []               # chunks of GapJunction
 
+    # ------------------------------------------------------------ read-only
+    @property
+    def n_neurons(self):
+        """Number of neurons added so far."""
+        return self._n_neurons
+
+    @property
+    def region_names(self):
+        return tuple(self._region_names)
+
+    @property
+    def neuron_type_names(self):
+        return tuple(self._type_names)
+
+    @property
+    def receptor_names(self):
+        return tuple(self._receptor_names)
+
     # ----------------------------------------------------------------- tables
     def add_region(self, name, parent=None):
         """Add a brain region; returns its id. ``parent`` is a region id or name."""

@@ -101,7 +101,7 @@ def load_snapshot(path, db=None):
                 raise SnapshotError(f"{path}: snapshot is truncated (array {e['name']} ends past {size} bytes)")
             a = np.empty(e["shape"], np.lib.format.descr_to_dtype(_descr(e["dtype"])))
             f.seek(data_start + e["offset"])
-            if f.readinto(memoryview(a).cast("B")) != e["nbytes"]:
+            if a.nbytes and f.readinto(a.reshape(-1).view(np.uint8)) != e["nbytes"]:
                 raise SnapshotError(f"{path}: snapshot is truncated in array {e['name']}")
             if fmt.checksum(a) != e["checksum"]:
                 raise SnapshotError(f"{path}: snapshot array {e['name']} checksum mismatch (corrupt)")
