@@ -1,0 +1,1 @@
+"""Connectome loaders: BAAIWorm directory layout (C. elegans) and generic CSV/JSON edge lists."""
