@@ -1,0 +1,147 @@
+"""brain_node on real DDS with the 20-neuron test database: stepping, topics, parameters, services, snapshots."""
+import os
+
+import numpy as np
+import pytest
+from rcl_interfaces.srv import SetParameters
+from rclpy.node import Node
+from std_msgs.msg import Float64MultiArray
+from std_srvs.srv import SetBool, Trigger
+from visualization_msgs.msg import MarkerArray
+
+from braingo_ros import params
+from braingo_ros.brain_node import BrainNode
+from braingo_ros.snapshots import list_snapshots
+from ros_helpers import executor_for, ros_context, spin_until
+
+pytestmark = pytest.mark.ros
+DOMAIN_ID = 61
+MOTOR, STIMULUS = ["N15", "N16", "N17"], ["N00", "N01"]
+
+
+@pytest.fixture(scope="module")
+def context():
+    with ros_context(DOMAIN_ID) as ctx:
+        yield ctx
+
+
+class Probe(Node):
+    def __init__(self, context):
+        super().__init__("brain_probe", context=context)
+        self.motor, self.voltages, self.markers = [], [], []
+        self.create_subscription(Float64MultiArray, "/brain/motor_voltages", self.motor.append, 100)
+        self.create_subscription(Float64MultiArray, "/brain/voltages", self.voltages.append, 100)
+        self.create_subscription(MarkerArray, "/brain/activity_markers", self.markers.append, 100)
+        self.stimulus = self.create_publisher(Float64MultiArray, "/brain/stimulus", 10)
+
+    def call(self, executor, srv_type, name, request):
+        client = self.create_client(srv_type, name)
+        assert spin_until(executor, client.service_is_ready)
+        future = client.call_async(request)
+        assert spin_until(executor, future.done)
+        return future.result()
+
+
+@pytest.fixture
+def loop(context, small_db_path, tmp_path):
+    """A lock-step brain node on the test database, a probe node and their executor."""
+    created = []
+
+    def make(**extra):
+        parameters = {"database": str(small_db_path), "model": "", "step_on_stimulus": True,
+                      "motor_neurons": MOTOR, "stimulus_neurons": STIMULUS, "publish_rate_hz": 50.0,
+                      "snapshot_path": str(tmp_path / "manual.braindb.snapshot"),
+                      "snapshot_dir": str(tmp_path / "rolling"), **extra}
+        brain = BrainNode(context=context, parameter_overrides=params.overrides(parameters))
+        probe = Probe(context)
+        executor = executor_for(context, brain, probe)
+        created.append((executor, brain, probe))
+        assert spin_until(executor, lambda: probe.stimulus.get_subscription_count() > 0)
+        return brain, probe, executor
+
+    yield make
+    for executor, brain, probe in created:
+        executor.shutdown()
+        brain.destroy_node()
+        probe.destroy_node()
+
+
+def drive(probe, executor, n, current_pA=(200.0, 200.0)):
+    start = len(probe.motor)
+    for _ in range(n):
+        probe.stimulus.publish(Float64MultiArray(data=list(current_pA)))
+    assert spin_until(executor, lambda: len(probe.motor) >= start + n)
+
+
+def test_one_period_per_stimulus_and_publish_rates(loop):
+    brain, probe, executor = loop()
+    drive(probe, executor, 4)
+    assert brain.periods == 4 and brain.sim.tick == 4 * 100
+    assert all(len(m.data) == len(MOTOR) for m in probe.motor)
+    assert spin_until(executor, lambda: len(probe.voltages) == 2 and len(probe.markers) == 2)  # every 2nd period
+    assert len(probe.voltages[0].data) == brain.sim.n_neurons
+    marker = probe.markers[-1].markers[0]
+    assert len(marker.points) == len(marker.colors) == brain.sim.n_neurons
+    assert np.allclose(probe.motor[-1].data, brain.sim.voltages_mV()[[15, 16, 17]])
+
+
+def test_malformed_stimulus_is_dropped(loop):
+    brain, probe, executor = loop()
+    for data in ([], [1.0], [1.0, float("nan")], [1.0, 2.0, 3.0]):
+        probe.stimulus.publish(Float64MultiArray(data=data))
+    assert spin_until(executor, lambda: len(probe.motor) == 4)
+    assert brain._stimulus_pA is None          # nothing malformed was taken as input
+    assert np.all(np.isfinite(probe.motor[-1].data))
+
+
+def test_stimulus_reaches_the_neurons(loop):
+    quiet, quiet_probe, executor = loop()
+    drive(quiet_probe, executor, 5, current_pA=(0.0, 0.0))
+    v_quiet = quiet.sim.voltages_mV()[:2]
+    driven, probe, executor = loop()
+    drive(probe, executor, 5, current_pA=(300.0, 300.0))
+    assert np.all(driven.sim.voltages_mV()[:2] != v_quiet)
+
+
+def test_unknown_neurons_are_rejected_with_a_reason(loop):
+    brain, probe, executor = loop()
+    set_one = lambda name, value: brain.set_parameters([params.overrides({name: value})[0]])[0]  # noqa: E731
+    result = set_one("tonic_stimulus", ["N00:30", "AVBX:30"])
+    assert not result.successful and "unknown neuron 'AVBX'" in result.reason
+    assert params.values(brain, {"tonic_stimulus": params.Spec([], "")})["tonic_stimulus"] == []
+    assert not set_one("lesion", ["NOPE"]).successful
+    assert not set_one("motor_neurons", ["N15", "N15"]).successful
+    assert not set_one("publish_rate_hz", 0.0).successful
+    assert set_one("tonic_stimulus", ["N03:25"]).successful
+    assert brain._tonic_ids.tolist() == [3] and brain._tonic_pA.tolist() == [25.0]
+    # the same through the parameter service, as `ros2 param set` does
+    request = SetParameters.Request(parameters=[p.to_parameter_msg() for p in params.overrides({"lesion": ["AVBX"]})])
+    response = probe.call(executor, SetParameters, "/brain_node/set_parameters", request)
+    assert not response.results[0].successful and "unknown neuron 'AVBX'" in response.results[0].reason
+    request = SetParameters.Request(parameters=[p.to_parameter_msg() for p in params.overrides({"lesion": ["N04"]})])
+    assert probe.call(executor, SetParameters, "/brain_node/set_parameters", request).results[0].successful
+    assert brain._lesioned.tolist() == [4]
+
+
+def test_services_pause_reset_snapshot(loop, tmp_path):
+    brain, probe, executor = loop()
+    drive(probe, executor, 3)
+    assert probe.call(executor, SetBool, "/brain/pause", SetBool.Request(data=True)).success
+    drive(probe, executor, 2)
+    assert brain.sim.tick == 300                      # paused: no integration, voltages still published
+    assert probe.call(executor, SetBool, "/brain/pause", SetBool.Request(data=False)).message == "running"
+    response = probe.call(executor, Trigger, "/brain/save_snapshot", Trigger.Request())
+    assert response.success and os.path.isfile(tmp_path / "manual.braindb.snapshot")
+    response = probe.call(executor, Trigger, "/brain/reset", Trigger.Request())
+    assert response.success and brain.sim.tick == 0
+
+
+def test_rolling_snapshots_and_resume(loop, tmp_path):
+    brain, probe, executor = loop(snapshot_period_s=0.02, snapshot_keep=2)
+    drive(probe, executor, 7)
+    files = list_snapshots(str(tmp_path / "rolling"))
+    assert [os.path.basename(f) for f in files] == ["brain_000000000000400.braindb.snapshot",
+                                                     "brain_000000000000600.braindb.snapshot"]
+    resumed, _probe, _executor = loop(resume_from=str(tmp_path / "rolling"))
+    assert resumed.sim.tick == 600
+    assert resumed.sim.voltages_mV()[[15, 16, 17]].tolist() == list(probe.motor[5].data)  # state after 6 periods
