@@ -1,0 +1,200 @@
+"""Body state -> stimulus currents: proprioception, chemosensation and touch (maps in config).
+
+API
+---
+``ProprioceptionMap(config=None, neurons=None)``
+    ``config``: BodyConfig, YAML path or None (package default). ``neurons``: output order; default the
+    config's proprioceptive neurons, then the chemosensory ones (when ``chemosensation.enabled``), then
+    the touch neurons. A name that no map mentions gets 0 pA.
+    ``neurons`` (tuple of str), ``n_neurons``.
+    ``currents(joint_pos_rad, head_xy_m=None, contact_N=None, dt_s=None, out=None) -> float64[n_neurons]``
+    (pA). ``joint_pos_rad``: float[n_joints], joint order; ``head_xy_m``: head position for the
+    concentration field (None: no chemosensory input); ``contact_N``: float[segments] contact force per
+    segment (None: no touch); ``dt_s``: time since the previous call (default the control period), for
+    the concentration rate. NaN inputs count as 0.
+    ``reset()``: forget the concentration history.
+``proprioceptive_rows(neurons, nmj_weights, muscle_names, span=2, head_rows=7) -> dict``
+    The sensing rule (Wen et al. 2012; BAAIWorm muscle_neuron): B-class (DB/VB) senses the ``span`` muscle
+    rows anterior to its most anterior NMJ row on its side, A-class (DA/VA) the ``span`` rows posterior to
+    its most posterior one (the end row itself when nothing is left), SMD the first ``head_rows`` rows of
+    its side. Returns ``{name: {"side": "dorsal"|"ventral", "rows": [1-based rows]}}`` for the
+    ``proprioception.neurons`` section of config/caterpillar.yaml.
+
+Maps
+----
+- Proprioception: row angles are the joint angles interpolated to the 24 muscle rows (``row_joint``);
+  ``I = gain_pA_per_rad * side * mean(row angles of the neuron's rows)`` with side +1 dorsal, -1 ventral
+  (positive joint angle = dorsal bend), so bending towards the neuron's side depolarises it; with
+  ``rectify`` only that direction counts.
+- Chemosensation: ``C = peak * exp(-|head - source|^2 / (2 sigma^2))``; ``I = gain_pA * C +
+  rate_gain_pA_s * dC/dt`` with dC/dt low-passed over ``rate_tau_s``.
+- Touch: ``I = min(gain_pA_per_N * sum of contact force on the segments whose centre lies in the
+  neuron's field [from, to] (fractions of body length from the head), max_pA)``.
+"""
+import logging
+import re
+
+import numpy as np
+
+from braingo_core.body.description import N_ROWS, BodyConfig, load_config
+from braingo_core.errors import BodyError
+
+log = logging.getLogger(__name__)
+
+_SIDES = {"dorsal": 1.0, "ventral": -1.0}
+
+
+def _section(config, name, key):
+    section = config.sections[name]
+    if key not in section:
+        raise BodyError(f"{config.path}: {name}: missing field '{key}'")
+    return section[key]
+
+
+def _number(config, where, value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
+        raise BodyError(f"{config.path}: {where} must be a finite number, got {value!r}")
+    return float(value)
+
+
+class ProprioceptionMap:
+    """Joint angles (+ head position, contact forces) -> stimulus currents in pA (see module docstring)."""
+
+    def __init__(self, config=None, neurons=None):
+        self.config = config if isinstance(config, BodyConfig) else load_config(config)
+        cfg = self.config
+        proprio = self._proprio_rows(cfg)
+        chemo_cfg = cfg.sections["chemosensation"]
+        chemo = dict(_section(cfg, "chemosensation", "neurons")) if chemo_cfg.get("enabled") else {}
+        touch = dict(_section(cfg, "touch", "neurons"))
+        if neurons is None:
+            neurons = list(dict.fromkeys([*proprio, *chemo, *touch]))
+        self.neurons = tuple(str(n) for n in neurons)
+        self.n_neurons = len(self.neurons)
+        index = {n: i for i, n in enumerate(self.neurons)}
+        if unused := [n for n in self.neurons if n not in proprio and n not in chemo and n not in touch]:
+            log.info("no sensory map drives %s (0 pA)", ", ".join(unused))
+        n = self.n_neurons
+
+        self._proprio = np.zeros((n, cfg.n_joints))
+        self._rectify = bool(cfg.sections["proprioception"].get("rectify", False))
+        gain = _number(cfg, "proprioception.gain_pA_per_rad", _section(cfg, "proprioception", "gain_pA_per_rad"))
+        for name, (side, rows) in proprio.items():
+            if name in index:
+                self._proprio[index[name]] = gain * side * cfg.row_joint[np.array(rows) - 1].mean(axis=0)
+
+        self._chemo_gain = np.zeros((2, n))
+        if chemo:
+            self._source = np.array([_number(cfg, "chemosensation.source_m", v)
+                                     for v in _section(cfg, "chemosensation", "source_m")])
+            if self._source.shape != (2,):
+                raise BodyError(f"{cfg.path}: chemosensation.source_m must be [x, y]")
+            self._sigma = _number(cfg, "chemosensation.sigma_m", _section(cfg, "chemosensation", "sigma_m"))
+            self._peak = _number(cfg, "chemosensation.peak", _section(cfg, "chemosensation", "peak"))
+            self._tau = _number(cfg, "chemosensation.rate_tau_s", _section(cfg, "chemosensation", "rate_tau_s"))
+            if self._sigma <= 0 or self._tau <= 0:
+                raise BodyError(f"{cfg.path}: chemosensation.sigma_m and rate_tau_s must be > 0")
+            for name, g in chemo.items():
+                if name in index:
+                    for row, key in enumerate(("gain_pA", "rate_gain_pA_s")):
+                        self._chemo_gain[row, index[name]] = _number(
+                            cfg, f"chemosensation.neurons.{name}.{key}", (g or {}).get(key, 0.0))
+
+        self._touch = np.zeros((n, cfg.segments))
+        self._touch_gain = _number(cfg, "touch.gain_pA_per_N", _section(cfg, "touch", "gain_pA_per_N"))
+        self._touch_max = _number(cfg, "touch.max_pA", _section(cfg, "touch", "max_pA"))
+        centres = (np.arange(cfg.segments) + 0.5) / cfg.segments
+        for name, field in touch.items():
+            lo, hi = (_number(cfg, f"touch.neurons.{name}.{k}", (field or {}).get(k)) for k in ("from", "to"))
+            if not 0.0 <= lo < hi <= 1.0:
+                raise BodyError(f"{cfg.path}: touch.neurons.{name}: need 0 <= from < to <= 1, got {lo}, {hi}")
+            if name in index:
+                self._touch[index[name]] = (centres >= lo) & (centres <= hi)
+        self.reset()
+
+    @staticmethod
+    def _proprio_rows(cfg):
+        out = {}
+        for name, entry in (_section(cfg, "proprioception", "neurons") or {}).items():
+            side, rows = (entry or {}).get("side"), (entry or {}).get("rows")
+            if side not in _SIDES or not rows or not all(isinstance(r, int) and 1 <= r <= N_ROWS for r in rows):
+                raise BodyError(f"{cfg.path}: proprioception.neurons.{name}: need side dorsal|ventral and "
+                                f"rows in 1..{N_ROWS}, got {entry!r}")
+            out[name] = (_SIDES[side], rows)
+        return out
+
+    def reset(self):
+        """Forget the previous concentration (the next call has dC/dt = 0)."""
+        self._last_c = None
+        self._rate = 0.0
+
+    def currents(self, joint_pos_rad, head_xy_m=None, contact_N=None, dt_s=None, out=None):
+        """Stimulus currents float64[n_neurons] in pA, in ``neurons`` order."""
+        cfg = self.config
+        theta = np.asarray(joint_pos_rad, dtype=np.float64)
+        if theta.shape != (cfg.n_joints,):
+            raise BodyError(f"joint positions: expected {cfg.n_joints} values (joint order), got shape {theta.shape}")
+        out = np.empty(self.n_neurons) if out is None else out
+        np.dot(self._proprio, np.nan_to_num(theta, nan=0.0, posinf=0.0, neginf=0.0), out=out)
+        if self._rectify:
+            np.maximum(out, 0.0, out=out)
+        if head_xy_m is not None and self._chemo_gain.any():
+            p = np.nan_to_num(np.asarray(head_xy_m, dtype=np.float64)[:2], nan=0.0)
+            c = self._peak * np.exp(-np.sum((p - self._source) ** 2) / (2.0 * self._sigma ** 2))
+            dt = cfg.control_period_s if dt_s is None else float(dt_s)
+            if self._last_c is not None and dt > 0:
+                self._rate += min(dt / self._tau, 1.0) * ((c - self._last_c) / dt - self._rate)
+            self._last_c = c
+            out += self._chemo_gain[0] * c + self._chemo_gain[1] * self._rate
+        if contact_N is not None:
+            f = np.asarray(contact_N, dtype=np.float64)
+            if f.shape != (cfg.segments,):
+                raise BodyError(f"contact forces: expected {cfg.segments} values (one per segment), got {f.shape}")
+            touch = self._touch @ np.abs(np.nan_to_num(f, nan=0.0, posinf=0.0, neginf=0.0))
+            out += np.minimum(self._touch_gain * touch, self._touch_max)
+        return out
+
+
+def proprioceptive_rows(neurons, nmj_weights, muscle_names, span=2, head_rows=7):
+    """Muscle rows each A-/B-class and SMD motor neuron senses, from its neuromuscular junctions.
+
+    Parameters
+    ----------
+    neurons : sequence of str
+        Neuron names (Cook padding: ``DB01``), rows of ``nmj_weights``.
+    nmj_weights : float[n_neurons, 96]
+        Neuron->muscle NMJ counts, columns in ``muscle_names`` order.
+    muscle_names : sequence of 96 str
+        ``<D|V><L|R><row 01..24>`` names (``D`` = dorsal).
+    span : int
+        Rows sensed beyond the NMJs.
+    head_rows : int
+        Rows sensed by SMD.
+
+    Returns
+    -------
+    dict
+        ``{name: {"side": "dorsal"|"ventral", "rows": [int, ...]}}`` for the neurons the rule covers.
+    """
+    w = np.asarray(nmj_weights, dtype=np.float64)
+    if w.shape != (len(neurons), len(muscle_names)):
+        raise BodyError(f"NMJ weights: shape {w.shape}, expected ({len(neurons)}, {len(muscle_names)})")
+    rows = np.array([int(m[2:]) for m in muscle_names])
+    dorsal = np.array([m.startswith("D") for m in muscle_names])
+    out = {}
+    for name, weights in zip(neurons, w):
+        smd = re.match(r"^SMD([DV])[LR]$", name)
+        ab = re.match(r"^([DV])([AB])\d\d$", name)
+        if smd:
+            out[name] = {"side": "dorsal" if smd[1] == "D" else "ventral", "rows": list(range(1, head_rows + 1))}
+        elif ab:
+            side_mask = dorsal if ab[1] == "D" else ~dorsal
+            nmj = sorted(set(rows[(weights > 0) & side_mask].tolist()))
+            if not nmj:
+                continue
+            if ab[2] == "B":
+                sensed = [r for r in range(nmj[0] - span, nmj[0]) if r >= 1] or [nmj[0]]
+            else:
+                sensed = [r for r in range(nmj[-1] + 1, nmj[-1] + span + 1) if r <= N_ROWS] or [nmj[-1]]
+            out[name] = {"side": "dorsal" if ab[1] == "D" else "ventral", "rows": sensed}
+    return out

@@ -1,0 +1,116 @@
+"""Sensory maps: proprioception (bending -> A/B/SMD currents), chemosensation, touch, the sensing rule."""
+import numpy as np
+import pytest
+import yaml
+
+from braingo_core.body.description import load_config, package_file
+from braingo_core.body.proprioception import ProprioceptionMap, proprioceptive_rows
+from braingo_core.errors import BodyError
+
+
+@pytest.fixture(scope="module")
+def config():
+    return load_config()
+
+
+def edited_config(tmp_path, edit):
+    doc = yaml.safe_load(package_file("config/caterpillar.yaml").read_text())
+    edit(doc)
+    path = tmp_path / "caterpillar.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    return load_config(path)
+
+
+def test_uniform_bend_excites_own_side(config):
+    pm = ProprioceptionMap(config)
+    sides = {n: e["side"] for n, e in config.sections["proprioception"]["neurons"].items()}
+    gain = config.sections["proprioception"]["gain_pA_per_rad"]
+    current = dict(zip(pm.neurons, pm.currents(np.full(config.n_joints, 0.1))))
+    for name, side in sides.items():
+        assert current[name] == pytest.approx(gain * 0.1 * (1 if side == "dorsal" else -1))
+    assert current["ALML"] == 0.0  # no contact, no touch current
+
+
+def test_local_bend_reaches_only_neurons_sensing_it(config):
+    pm = ProprioceptionMap(config)
+    theta = np.zeros(config.n_joints)
+    theta[config.joints.index("joint_02")] = 0.5  # rows 3-6 bend dorsally
+    current = dict(zip(pm.neurons, pm.currents(theta)))
+    assert current["DB01"] > 0 and current["VB01"] < 0  # rows 4-5 and 5-6
+    assert current["DB03"] == 0 and current["DA01"] == 0  # rows 9-10: far from joint_02
+    assert current["SMDDL"] > 0 and current["SMDVR"] < 0
+
+
+def test_rectify_and_nan(tmp_path):
+    cfg = edited_config(tmp_path, lambda d: d["proprioception"].update(rectify=True))
+    out = ProprioceptionMap(cfg).currents(np.full(cfg.n_joints, -0.3))
+    assert (out >= 0).all() and out.max() > 0  # ventral neurons only
+    nan_out = ProprioceptionMap(cfg).currents(np.full(cfg.n_joints, np.nan), contact_N=np.full(12, np.nan))
+    assert np.isfinite(nan_out).all() and not nan_out.any()
+
+
+def test_neuron_order_and_shapes(config):
+    pm = ProprioceptionMap(config, neurons=["VB02", "AVBL", "DB02"])
+    theta = np.full(config.n_joints, 0.2)
+    out = pm.currents(theta)
+    assert out[1] == 0.0 and out[0] == -out[2] != 0
+    with pytest.raises(BodyError, match="expected 11"):
+        pm.currents(np.zeros(3))
+    with pytest.raises(BodyError, match="one per segment"):
+        pm.currents(theta, contact_N=np.zeros(3))
+
+
+def test_touch_fields_and_saturation(config):
+    pm = ProprioceptionMap(config)
+    touch = config.sections["touch"]
+    head_contact = np.zeros(config.segments)
+    head_contact[0] = 0.5
+    current = dict(zip(pm.neurons, pm.currents(np.zeros(config.n_joints), contact_N=head_contact)))
+    assert current["ALML"] == pytest.approx(touch["gain_pA_per_N"] * 0.5) and current["AVM"] == current["ALML"]
+    assert current["PLML"] == 0.0
+    head_contact[0] = 1e6
+    current = dict(zip(pm.neurons, pm.currents(np.zeros(config.n_joints), contact_N=head_contact)))
+    assert current["ALMR"] == touch["max_pA"]
+
+
+def test_chemosensation(tmp_path):
+    cfg = edited_config(tmp_path, lambda d: d["chemosensation"].update(enabled=True))
+    chemo = cfg.sections["chemosensation"]
+    pm = ProprioceptionMap(cfg)
+    assert {"AWAL", "AWCL", "ASEL", "ASER"} <= set(pm.neurons)
+    zero = np.zeros(cfg.n_joints)
+    at_source = dict(zip(pm.neurons, pm.currents(zero, head_xy_m=chemo["source_m"])))
+    assert at_source["AWAL"] == pytest.approx(chemo["neurons"]["AWAL"]["gain_pA"] * chemo["peak"])
+    assert at_source["ASEL"] == 0.0  # first sample: no rate yet
+    pm.reset()
+    for x in np.linspace(0.0, 1.0, 30):  # approach the source: concentration rises
+        current = dict(zip(pm.neurons, pm.currents(zero, head_xy_m=[x, 0.0])))
+    assert current["ASEL"] > 0 and current["ASER"] < 0 and current["AWCL"] < 0
+    assert "AWAL" not in ProprioceptionMap(load_config()).neurons  # disabled by default
+
+
+def test_bad_sections(tmp_path):
+    cfg = edited_config(tmp_path, lambda d: d["proprioception"]["neurons"].update(DB01={"side": "up", "rows": [1]}))
+    with pytest.raises(BodyError, match="proprioception.neurons.DB01"):
+        ProprioceptionMap(cfg)
+    cfg = edited_config(tmp_path, lambda d: d["touch"]["neurons"].update(AVM={"from": 0.8, "to": 0.2}))
+    with pytest.raises(BodyError, match="touch.neurons.AVM"):
+        ProprioceptionMap(cfg)
+
+
+def test_sensing_rule(config):
+    names = ["DB03", "VA05", "DA09", "SMDVL", "AS01", "VB01"]
+    w = np.zeros((len(names), 96))
+    mi = config.muscle_names.index
+    w[0, [mi("DL09"), mi("DR10"), mi("VL02")]] = 3  # dorsal NMJs at rows 9-10 (the ventral one is ignored)
+    w[1, [mi("VL12"), mi("VR14")]] = 1
+    w[2, mi("DR24")] = 2
+    w[4, mi("DL06")] = 5
+    rows = proprioceptive_rows(names, w, config.muscle_names)
+    assert rows["DB03"] == {"side": "dorsal", "rows": [7, 8]}    # B: 2 rows anterior
+    assert rows["VA05"] == {"side": "ventral", "rows": [15, 16]}  # A: 2 rows posterior
+    assert rows["DA09"] == {"side": "dorsal", "rows": [24]}       # at the tail end
+    assert rows["SMDVL"] == {"side": "ventral", "rows": [1, 2, 3, 4, 5, 6, 7]}
+    assert "AS01" not in rows and "VB01" not in rows  # not a sensing class / no NMJ
+    with pytest.raises(BodyError, match="NMJ weights"):
+        proprioceptive_rows(names, w[:, :90], config.muscle_names)
