@@ -1,0 +1,116 @@
+"""Gait metrics on synthetic travelling waves and trajectories with known speed, frequency, lag and wavelength."""
+import numpy as np
+import pytest
+
+from braingo_core.body.closed_loop import LoopTrace
+from braingo_core.body.gait import (axial_speed_L_per_s, dorsoventral_alternation, gait_metrics, plot_gait,
+                                    reversal_time_s, wave_frequency_Hz, wave_lag_s, wavelength_L, xcorr_lag_s)
+
+DT = 0.01
+N_JOINTS = 11
+X_L = np.arange(1, N_JOINTS + 1) / (N_JOINTS + 1)   # joint k at k/12 of the body
+
+
+def wave(f_Hz, wavelength, amp=0.4, duration=20.0, offset=0.0):
+    """theta_k(t) = amp sin(2 pi (f t - x_k / wavelength)) + offset: head-to-tail for wavelength > 0."""
+    t = np.arange(int(round(duration / DT))) * DT
+    return t, offset + amp * np.sin(2 * np.pi * (f_Hz * t[:, None] - X_L[None, :] / wavelength))
+
+
+def straight_crawl(t, speed_m_s, length_m=0.6, angle=0.0, backward=False):
+    """Head and centre of mass of a straight body moving along ``angle``; backward: the head trails."""
+    u = np.array([np.cos(angle), np.sin(angle)])
+    com = (speed_m_s * t)[:, None] * u
+    head = com + (-1.0 if backward else 1.0) * 0.5 * length_m * u
+    return head, com
+
+
+@pytest.mark.parametrize("f_Hz", [0.3, 0.5, 1.8])
+def test_frequency_of_travelling_wave(f_Hz):
+    t, theta = wave(f_Hz, 1.5)
+    assert wave_frequency_Hz(t, theta) == pytest.approx(f_Hz, abs=0.01)
+
+
+def test_no_frequency_without_wave():
+    t, theta = wave(0.5, 1.5, amp=0.0, offset=0.3)
+    assert wave_frequency_Hz(t, theta) is None
+    rng = np.random.default_rng(0)
+    assert wave_frequency_Hz(t, 0.2 * rng.standard_normal(theta.shape)) is None
+
+
+@pytest.mark.parametrize("wavelength", [1.5, -1.5, 1.2])
+def test_lag_and_wavelength_signs(wavelength):
+    f = 0.5
+    t, theta = wave(f, wavelength)
+    # joints 3 and 9 sit at 1/4 and 3/4 of the body: half a body apart
+    expected_lag = 0.5 / (wavelength * f)
+    assert wave_lag_s(t, theta) == pytest.approx(expected_lag, abs=0.02)
+    assert wavelength_L(theta, f, DT, X_L) == pytest.approx(wavelength, rel=0.02)
+
+
+def test_xcorr_lag_subsample_and_sign():
+    t = np.arange(4000) * DT
+    a = np.sin(2 * np.pi * 0.4 * t)
+    p = np.sin(2 * np.pi * 0.4 * (t - 0.237))
+    assert xcorr_lag_s(t, a, p, 1.0) == pytest.approx(0.237, abs=0.005)
+    assert xcorr_lag_s(t, p, a, 1.0) == pytest.approx(-0.237, abs=0.005)
+    assert xcorr_lag_s(t, a, np.zeros_like(a), 1.0) is None
+
+
+@pytest.mark.parametrize("angle", [0.0, 2.0])
+def test_axial_speed_forward_backward(angle):
+    t = np.arange(2000) * DT
+    head, com = straight_crawl(t, 0.03, angle=angle)
+    assert axial_speed_L_per_s(t, head, com, 0.6) == pytest.approx(0.05)
+    head, com = straight_crawl(t, 0.03, angle=angle, backward=True)
+    assert axial_speed_L_per_s(t, head, com, 0.6) == pytest.approx(-0.05)
+
+
+def test_axial_speed_on_a_circle_and_sideways():
+    t = np.arange(2000) * DT
+    r, omega = 1.0, 0.05
+    com = r * np.stack([np.cos(omega * t), np.sin(omega * t)], axis=1)
+    tangent = np.stack([-np.sin(omega * t), np.cos(omega * t)], axis=1)
+    head = com + 0.3 * tangent
+    assert axial_speed_L_per_s(t, head, com, 0.6) == pytest.approx(r * omega / 0.6, rel=1e-3)
+    normal = np.stack([np.cos(omega * t), np.sin(omega * t)], axis=1)
+    assert abs(axial_speed_L_per_s(t, com + 0.3 * normal, com, 0.6)) < 1e-3
+
+
+def test_reversal_time():
+    t = np.arange(1500) * DT
+    v = np.where(t < 5.0, 0.03, np.where(t < 5.5, 0.03 - 0.12 * (t - 5.0), -0.03))
+    x = np.concatenate([[0.0], np.cumsum(v[:-1] * DT)])
+    com = np.stack([x, np.zeros_like(x)], axis=1)
+    head = com + [0.3, 0.0]
+    r = reversal_time_s(t, head, com, 0.6, 5.0)
+    assert 0.5 < r < 1.5
+    assert reversal_time_s(t[:400], head[:400], com[:400], 0.6, 1.0) is None
+    creep = com * 0.01    # reverses at 0.0005 L/s: a posture shift, not backward crawling
+    assert reversal_time_s(t, creep + [0.3, 0.0], creep, 0.6, 5.0) is None
+
+
+def test_alternation():
+    _t, theta = wave(0.5, 1.5)
+    assert dorsoventral_alternation(theta) > 0.95
+    _t, one_sided = wave(0.5, 1.5, amp=0.2, offset=0.25)
+    assert dorsoventral_alternation(one_sided) == 0.0
+    _t, shrunk = wave(0.5, 1.5, amp=0.2, offset=0.1)
+    assert 0.1 < dorsoventral_alternation(shrunk) < 0.5
+    assert dorsoventral_alternation(np.zeros((100, N_JOINTS))) == 0.0
+
+
+def test_gait_metrics_and_plot_on_a_trace(tmp_path):
+    t, theta = wave(0.5, 1.2, duration=12.0)
+    t = t + DT
+    head, com = straight_crawl(t, 0.06)
+    trace = LoopTrace(t, theta, head, com, np.zeros((len(t), 3)), ("A", "B", "C"),
+                      tuple(f"joint_{k:02d}" for k in range(1, 12)), 0.6)
+    m = gait_metrics(trace, start_s=2.0)
+    assert m["speed_L_per_s"] == pytest.approx(0.1)
+    assert m["wave_hz"] == pytest.approx(0.5, abs=0.02)
+    assert m["lag_s"] == pytest.approx(0.5 / (1.2 * 0.5), abs=0.03)
+    assert m["wavelength_L"] == pytest.approx(1.2, rel=0.03)
+    assert m["duration_s"] == pytest.approx(10.0)
+    path = plot_gait(trace, tmp_path / "k.png", start_s=2.0, title="synthetic")
+    assert path.stat().st_size > 1000
