@@ -27,6 +27,14 @@ def build_small_db(path, n=20, seed=1):
     return b.write(path)
 
 
+@pytest.fixture(scope="module")
+def context(request):
+    """An rclpy Context on the test module's own DDS domain (its ``DOMAIN_ID``)."""
+    from ros_helpers import ros_context
+    with ros_context(request.module.DOMAIN_ID) as ctx:
+        yield ctx
+
+
 @pytest.fixture
 def small_db_path(tmp_path):
     return build_small_db(str(tmp_path / "small.braindb"))

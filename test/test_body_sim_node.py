@@ -12,16 +12,10 @@ from std_msgs.msg import Float64MultiArray
 from braingo_core.body import load_config
 from braingo_ros import params
 from braingo_ros.body_sim_node import COMMAND_TOPIC, BodySimNode
-from ros_helpers import executor_for, ros_context, spin_until
+from ros_helpers import executor_for, spin_until
 
 pytestmark = pytest.mark.ros
 DOMAIN_ID = 64
-
-
-@pytest.fixture(scope="module")
-def context():
-    with ros_context(DOMAIN_ID) as ctx:
-        yield ctx
 
 
 class Loop(Node):

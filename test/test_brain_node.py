@@ -12,17 +12,11 @@ from visualization_msgs.msg import MarkerArray
 from braingo_ros import params
 from braingo_ros.brain_node import BrainNode
 from braingo_ros.snapshots import list_snapshots
-from ros_helpers import executor_for, ros_context, spin_until
+from ros_helpers import executor_for, spin_until
 
 pytestmark = pytest.mark.ros
 DOMAIN_ID = 61
 MOTOR, STIMULUS = ["N15", "N16", "N17"], ["N00", "N01"]
-
-
-@pytest.fixture(scope="module")
-def context():
-    with ros_context(DOMAIN_ID) as ctx:
-        yield ctx
 
 
 class Probe(Node):

@@ -6,16 +6,10 @@ from std_msgs.msg import Float64MultiArray
 
 from braingo_ros import params
 from braingo_ros.muscle_node import COMMAND_TOPIC, MuscleNode
-from ros_helpers import executor_for, ros_context, spin_until
+from ros_helpers import executor_for, spin_until
 
 pytestmark = pytest.mark.ros
 DOMAIN_ID = 62
-
-
-@pytest.fixture(scope="module")
-def context():
-    with ros_context(DOMAIN_ID) as ctx:
-        yield ctx
 
 
 class Probe(Node):

@@ -9,16 +9,10 @@ from braingo_core.body import load_config
 from braingo_core.body.proprioception import ProprioceptionMap
 from braingo_ros.launch_description import stimulus_neurons
 from braingo_ros.sensor_node import SensorNode
-from ros_helpers import executor_for, ros_context, spin_until
+from ros_helpers import executor_for, spin_until
 
 pytestmark = pytest.mark.ros
 DOMAIN_ID = 67
-
-
-@pytest.fixture(scope="module")
-def context():
-    with ros_context(DOMAIN_ID) as ctx:
-        yield ctx
 
 
 class Probe(Node):
