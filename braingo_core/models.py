@@ -33,17 +33,31 @@ class NeuronModel:
 
 NEURON_MODELS = {m.name: m for m in (
     NeuronModel("lif", 0, (("v_reset_mV", -65.0), ("v_th_mV", -50.0), ("t_ref_ms", 2.0)),
-                "leaky integrate-and-fire; tau_m = cm_pF / g_leak_nS, rest = e_leak_mV"),
+                "leaky integrate-and-fire; tau_m = cm_pF / g_leak_nS, rest = e_leak_mV; spike when V > v_th_mV, "
+                "then V = v_reset_mV and V is held for t_ref_ms"),
     NeuronModel("izhikevich", 1, (("a", 0.02), ("b", 0.2), ("c_mV", -65.0), ("d", 8.0), ("v_peak_mV", 30.0)),
-                "Izhikevich 2003: dv/dt = 0.04v^2 + 5v + 140 - u + I/cm_pF, du/dt = a(bv - u)"),
+                "Izhikevich 2003: dv/dt = 0.04v^2 + 5v + 140 - u + I/cm_pF, du/dt = a(bv - u) (per ms); spike when "
+                "v >= v_peak_mV, then v = c_mV, u += d; presets RS (0.02, 0.2, -65, 8), FS (0.1, 0.2, -65, 2), "
+                "CH (0.02, 0.2, -50, 2)"),
     NeuronModel("graded", 2, (("v_min_mV", -100.0), ("v_max_mV", 60.0)),
                 "non-spiking graded point neuron: cm dV/dt = -g_leak (V - e_leak) + I, V clipped to [v_min, v_max]"),
-    NeuronModel("hh", 3, (("g_na_nS", 12000.0), ("g_k_nS", 3600.0), ("e_na_mV", 50.0), ("e_k_mV", -77.0),
+    NeuronModel("hh", 3, (("g_na_S_cm2", 0.12), ("g_k_S_cm2", 0.036), ("e_na_mV", 50.0), ("e_k_mV", -77.0),
                           ("v_spike_mV", 0.0)),
-                "classic Hodgkin-Huxley (squid) Na/K/leak, multi-compartment via CompartmentAttr"),
+                "classic Hodgkin-Huxley (squid) Na/K densities in every compartment; leak, capacitance, geometry "
+                "and axial resistance from CompartmentAttr (g_pas_S_cm2, e_pas_mV, cm_uF_cm2, ra_ohm_cm); a spike "
+                "is an upward crossing of v_spike_mV at the soma"),
     NeuronModel("celegans", 4, (), "C. elegans 16-channel soma + passive neurites (CompartmentAttr densities)"),
 )}
 MODEL_BY_CODE = {m.code: m for m in NEURON_MODELS.values()}
+
+#: Izhikevich (2003) parameter sets, usable as ``add_neuron_type(name, "izhikevich", IZHIKEVICH_PRESETS["RS"])``.
+IZHIKEVICH_PRESETS = {
+    "RS": {"a": 0.02, "b": 0.2, "c_mV": -65.0, "d": 8.0},     # regular spiking
+    "IB": {"a": 0.02, "b": 0.2, "c_mV": -55.0, "d": 4.0},     # intrinsically bursting
+    "CH": {"a": 0.02, "b": 0.2, "c_mV": -50.0, "d": 2.0},     # chattering
+    "FS": {"a": 0.1, "b": 0.2, "c_mV": -65.0, "d": 2.0},      # fast spiking
+    "LTS": {"a": 0.02, "b": 0.25, "c_mV": -65.0, "d": 2.0},   # low-threshold spiking
+}
 
 
 def get_model(name):

@@ -1,0 +1,194 @@
+"""The tick loop (one numba call runs many ticks); serial and numba-parallel variants of one source.
+
+Ticks run in windows of W ticks (W <= shortest spike delay + 1, and W = 1 when gap junctions, graded
+synapses or STDP couple neurons every tick): no spike emitted inside a window can reach a neuron before
+the window ends, so each neuron runs its whole window while its state is in cache, and the window's
+spikes are queued afterwards in (tick, neuron) order, exactly as tick-by-tick. One tick ``n``:
+
+1. gap junctions and graded synapses -> per-node conductance ``gext`` and drive ``dext`` (from the
+   start-of-step voltages; skipped when the network has neither);
+2. event arrival: the ring slot written for this update is moved into the lumped synapses, plus the
+   Poisson drive (``update_neurons``);
+3./4. neuron update (kernels_neuron), threshold, reset; lumped synapses decay;
+   spikes are queued into the ring at slot ``(n + delay) % R``: a spike of tick n with delay d first
+   changes the update of tick n + d + 1 (Brian2's convention). The ring is dense per (slot, receptor,
+   node), sized ring_size = max delay + 1 ticks at start: it cannot overflow while running, and a
+   network whose ring would not fit ``max_ring_bytes`` is refused up front;
+5. graded-synapse gates follow the new presynaptic voltages; STDP traces and weight batches.
+
+Parallelism: ``prange`` over P contiguous partitions (neurons, target nodes). Each partition writes
+only its own rows; spikes are listed in neuron-id order and every target sums its inputs in the same
+(spike, synapse) order whatever P is, so the state is bitwise identical for any thread count.
+"""
+import hashlib
+import os
+import types
+
+import numpy as np
+from numba import njit, prange
+
+from braingo_core.sim.kernels_neuron import graded_gate, update_neurons
+
+DONE, SPIKE_BUFFER_FULL, DIVERGED = 0, 1, 2
+
+
+def _run_ticks(n_ticks, P, W_max, net, st, scr, pois, stdp, rec):
+    (cls, c_model, c_params, c_cm, c_gl, c_inv_gl, c_el, c_decay_m, soma, ncomp, ident, node_cm, node_gl, node_el,
+     node_gna, node_gk, ax_ptr, ax_nb, ax_g, row_ptr, syn_node, syn_delay, syn_slot, slot_cond, slot_e, slot_dd,
+     slot_dr, slot_norm, pa, pb, gs_ptr, gs_pre, gs_slot, gs_w, gp_slot, gp_node, g_vth, g_delta, g_k, g_e, gap_ptr,
+     gap_nb, gap_g, dt) = net
+    v, u, gates, ga, gb, ring, s_gate, ref_until, has_iext, i_ext, lesion, syn_w, rng, x_pre, x_post, dw, tick = st
+    gext, dext, vold, spk_i, spk_t, spk_cnt, bad_i, bad_t, spikes, t_start = scr
+    p_on, p_all, p_cdf, p_slot, p_w, p_mask = pois
+    (st_on, a_plus, a_minus, dec_pre, dec_post, batch, pl_syn, pl_wmax, pl_pre, pl_post, pl_pre_ptr,
+     pl_post_order, pl_post_ptr) = stdp
+    rec_col, rec_every, rec_v, rec_row, out_i, out_t, out_n, err = rec
+    n_neu = soma.shape[0]
+    n_nodes = v.shape[0]
+    R = ring.shape[0]
+    has_inputs = gap_nb.shape[0] > 0 or gs_pre.shape[0] > 0
+    hh = (vold, gates, node_cm, node_gl, node_el, node_gna, node_gk, ax_ptr, ax_nb, ax_g)
+    done = 0
+    while done < n_ticks:
+        n0 = tick[0]
+        W = min(W_max, n_ticks - done, (out_t.shape[0] - out_n[0]) // max(n_neu, 1))
+        if W <= 0:
+            return done, SPIKE_BUFFER_FULL
+        if has_inputs:                                                   # phase 1 (W is 1 here)
+            for p in prange(P):
+                for x in range(n_nodes * p // P, n_nodes * (p + 1) // P):
+                    g = 0.0
+                    d = 0.0
+                    if lesion[x] == 0:
+                        for j in range(gap_ptr[x], gap_ptr[x + 1]):
+                            y = gap_nb[j]
+                            if lesion[y] == 0:
+                                g += gap_g[j]
+                                d += gap_g[j] * v[y]
+                        for j in range(gs_ptr[x], gs_ptr[x + 1]):
+                            y = gs_pre[j]
+                            if lesion[y] == 0:
+                                ge = gs_w[j] * s_gate[gs_slot[j], y]
+                                g += ge
+                                d += ge * g_e[gs_slot[j]]
+                    gext[x] = g
+                    dext[x] = d
+        for p in prange(P):                                              # phases 2-4
+            cnt, bi, bt = update_neurons(n_neu * p // P, n_neu * (p + 1) // P, n0, W, R, cls, c_model, c_params,
+                                         c_cm, c_gl, c_inv_gl, c_el, c_decay_m, soma, ncomp, ident, v, u, ga, gb,
+                                         ring, slot_cond, slot_e, slot_dd, slot_dr, slot_norm, pa, pb, has_inputs, gext,
+                                         dext, has_iext, i_ext, ref_until, lesion, rng, p_on, p_all, p_cdf, p_slot,
+                                         p_w, p_mask, hh, rec_col, rec_every, rec_v, rec_row[0], spk_i, spk_t, dt)
+            spk_cnt[p] = cnt
+            bad_i[p] = bi
+            bad_t[p] = bt
+        first = -1
+        for p in range(P):
+            if bad_t[p] >= 0 and (first < 0 or bad_t[p] < bad_t[first]):
+                first = p
+        if first >= 0:
+            err[0] = bad_i[first]
+            err[1] = bad_t[first]
+            return done, DIVERGED
+        if rec_every > 0:
+            rec_row[0] += (n0 + W - 1) // rec_every - (n0 + rec_every - 1) // rec_every + 1
+        # spikes in (tick, neuron) order: a stable counting sort of the per-partition (neuron, tick) lists
+        for k in range(W + 1):
+            t_start[k] = 0
+        for p in range(P):
+            base = (n_neu * p // P) * W
+            for j in range(spk_cnt[p]):
+                t_start[spk_t[base + j] - n0 + 1] += 1
+        for k in range(W):
+            t_start[k + 1] += t_start[k]
+        total = t_start[W]
+        for p in range(P):
+            base = (n_neu * p // P) * W
+            for j in range(spk_cnt[p]):
+                k = spk_t[base + j] - n0
+                spikes[t_start[k]] = spk_i[base + j]
+                t_start[k] += 1
+        on = out_n[0]
+        k = 0
+        for j in range(total):
+            while j >= t_start[k]:
+                k += 1
+            out_i[on + j] = spikes[j]
+            out_t[on + j] = n0 + k
+        out_n[0] = on + total
+        if total > 0:                                                    # into the ring, by arrival tick
+            for p in prange(P):
+                lo = n_nodes * p // P
+                hi = n_nodes * (p + 1) // P
+                j0 = 0
+                for k in range(W):
+                    base = (n0 + k) % R
+                    for j in range(j0, t_start[k]):
+                        i = spikes[j]
+                        for q in range(row_ptr[i], row_ptr[i + 1]):
+                            t = syn_node[q]
+                            if lo <= t < hi:
+                                slot = base + syn_delay[q]
+                                if slot >= R:
+                                    slot -= R
+                                ring[slot, syn_slot[q], t] += syn_w[q]
+                    j0 = t_start[k]
+        for q in range(gp_slot.shape[0]):                                # phase 5 (W is 1 here)
+            gs = gp_slot[q]
+            y = gp_node[q]
+            s_gate[gs, y] = graded_gate(s_gate[gs, y], v[y], g_vth[gs], g_delta[gs], g_k[gs], dt)
+        if st_on:
+            _stdp_tick(n0, total, spikes, syn_w, x_pre, x_post, dw, a_plus, a_minus, dec_pre, dec_post, batch,
+                       pl_syn, pl_wmax, pl_pre, pl_post, pl_pre_ptr, pl_post_order, pl_post_ptr)
+        tick[0] = n0 + W
+        done += W
+    return done, DONE
+
+
+@njit(cache=True)
+def _stdp_tick(n, total, spikes, syn_w, x_pre, x_post, dw, a_plus, a_minus, dec_pre, dec_post, batch, pl_syn,
+               pl_wmax, pl_pre, pl_post, pl_pre_ptr, pl_post_order, pl_post_ptr):
+    """Song-Miller-Abbott additive STDP with per-neuron traces; weights change every ``batch`` ticks.
+
+    Pre spikes depress by a_minus*w_max*x_post, post spikes potentiate by a_plus*w_max*x_pre (the pre
+    pathway runs first, as in Brian2, so a simultaneous pair potentiates). Spike times are the somatic
+    ones (axonal delay not included).
+    """
+    for i in range(x_pre.shape[0]):
+        x_pre[i] *= dec_pre
+        x_post[i] *= dec_post
+    for k in range(total):
+        i = spikes[k]
+        x_pre[i] += 1.0
+        for q in range(pl_pre_ptr[i], pl_pre_ptr[i + 1]):
+            dw[q] -= a_minus * pl_wmax[q] * x_post[pl_post[q]]
+    for k in range(total):
+        i = spikes[k]
+        x_post[i] += 1.0
+        for j in range(pl_post_ptr[i], pl_post_ptr[i + 1]):
+            q = pl_post_order[j]
+            dw[q] += a_plus * pl_wmax[q] * x_pre[pl_pre[q]]
+    if (n + 1) % batch == 0:
+        for q in range(dw.shape[0]):
+            w = syn_w[pl_syn[q]] + dw[q]
+            syn_w[pl_syn[q]] = min(max(w, 0.0), pl_wmax[q])
+            dw[q] = 0.0
+
+
+def _variant(func, suffix):
+    """A copy of ``func`` with its own name, so each numba variant gets its own cache file.
+
+    The name carries a hash of kernels_neuron.py: numba's cache does not notice changes in the helpers
+    it inlined from another module, so a changed helper must give a new cache entry.
+    """
+    with open(os.path.join(os.path.dirname(__file__), "kernels_neuron.py"), "rb") as f:
+        suffix += "_" + hashlib.sha1(f.read()).hexdigest()[:10]
+    g = types.FunctionType(func.__code__, func.__globals__, func.__name__ + suffix, func.__defaults__,
+                           func.__closure__)
+    g.__qualname__ = func.__qualname__ + suffix
+    g.__module__ = func.__module__
+    return g
+
+
+run_ticks_serial = njit(cache=True)(_variant(_run_ticks, "_serial"))
+run_ticks_parallel = njit(cache=True, parallel=True)(_variant(_run_ticks, "_parallel"))

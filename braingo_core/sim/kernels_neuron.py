@@ -1,0 +1,304 @@
+"""Per-neuron update kernels (phase 4 of the loop): LIF, graded, Izhikevich and Hodgkin-Huxley.
+
+Conventions (Brian2's, so the oracle tests compare like with like): every new value is computed
+from the values at the start of the step. Membrane equations that are linear in V given the
+conductances (LIF, graded, HH) use exponential Euler with all conductances held for the step, which
+is unconditionally stable for leak, synaptic, gap and axial terms. Exponentially decaying *current*
+synapses onto LIF/graded neurons are integrated exactly (propagators ``pa``/``pb``, exact while no
+conductance input changes the membrane time constant). Izhikevich uses forward Euler.
+Synaptic state: ``ga``/``gb`` [slot, node] are the decay/rise components of the lumped
+dual-exponential synapse (g = ga - gb; gb stays 0 for single exponentials), in nS or pA.
+"""
+import math
+
+import numpy as np
+from numba import njit
+
+U12, U25, U27, U11 = np.uint64(12), np.uint64(25), np.uint64(27), np.uint64(11)
+MULT = np.uint64(0x2545F4914F6CDD1D)
+INV53 = 1.0 / 9007199254740992.0
+
+
+@njit(cache=True)
+def update_neurons(lo, hi, n0, W, R, cls, c_model, c_params, c_cm, c_gl, c_inv_gl, c_el, c_decay_m, soma, ncomp,
+                   ident, v, u, ga, gb, ring, slot_cond, slot_e, slot_dd, slot_dr, slot_norm, pa, pb, has_inputs,
+                   gext, dext, has_iext, i_ext, ref_until, lesion, rng, p_on, p_all, p_cdf, p_slot, p_w, p_mask, hh,
+                   rec_col, rec_every, rec_v, rec_row0, spk_i, spk_t, dt):
+    """Advance neurons lo..hi-1 through ticks n0..n0+W-1 (a window no spike can cross, see kernels_loop).
+
+    Returns (number of spikes written to spk_i/spk_t[lo*W:], earliest diverged (tick, neuron) or (-1, -1)).
+    Per neuron and tick: move the ring slot into the lumped synapses (and the Poisson drive), update the
+    model, let the synapses decay; a neuron's state stays in cache through its window. Constants are per
+    neuron *class* ``cls[i]`` (equal model, parameters and membrane). Models: 0 LIF (c_params v_reset,
+    v_th, t_ref_ticks), 1 Izhikevich (a, b, c, d, v_peak), 2 graded (v_min, v_max), 3 HH
+    (``hh_update``, arrays in the tuple ``hh``). ``gext``/``dext`` (read if ``has_inputs``; then W = 1):
+    gap + graded-synapse conductance (nS) and drive sum(g*E) (pA). ``ident``: node = neuron id.
+    ``rec_col[i]`` >= 0: the soma voltage at the start of every tick that is a multiple of ``rec_every``
+    goes to ``rec_v[rec_row0 + k, rec_col[i]]``. Written inline: numba calls with many array arguments
+    cost more than the update itself.
+    """
+    n_slots = ga.shape[0]
+    cnt = 0
+    bad_i = -1
+    bad_t = -1
+    rec_first = -(-n0 // rec_every) * rec_every if rec_every > 0 else 0
+    r_first = (n0 + R - 1) % R                   # integer division is slow: done once, not per neuron
+    n_cdf = p_cdf.shape[0] - 1
+    # receptor slots 0 and 1 live in registers (a = decay part, b = rise part); any further ones in ga/gb
+    s0, s1 = n_slots > 0, n_slots > 1
+    nrm0 = slot_norm[0] if s0 else 0.0
+    nrm1 = slot_norm[1] if s1 else 0.0
+    rise0 = s0 and slot_dr[0] > 0.0
+    rise1 = s1 and slot_dr[1] > 0.0
+    for i in range(lo, hi):
+        x = i if ident else soma[i]
+        c = cls[i]
+        m = c_model[c]
+        col = rec_col[i] if rec_every > 0 else -1
+        iext = i_ext[i] if has_iext else 0.0
+        poisson = p_on and (p_all or p_mask[i] != 0)
+        lesioned = lesion[x] != 0
+        # the neuron's state lives in registers through its window (the arrays may alias for the compiler)
+        vx, ui, r, ru = v[x], u[i], rng[i], ref_until[i]
+        gl, el, cm, p0, p1 = c_gl[c], c_el[c], c_cm[c], c_params[c, 0], c_params[c, 1]
+        a0 = ga[0, x] if s0 else 0.0
+        b0 = gb[0, x] if s0 else 0.0
+        a1 = ga[1, x] if s1 else 0.0
+        b1 = gb[1, x] if s1 else 0.0
+        r_in = r_first - 1
+        for n in range(n0, n0 + W):
+            r_in += 1
+            if r_in == R:
+                r_in = 0
+            if col >= 0 and n % rec_every == 0:
+                rec_v[rec_row0 + (n - rec_first) // rec_every, col] = vx
+            if lesioned:
+                for y in range(x, x + ncomp[i]):
+                    for s in range(n_slots):
+                        ring[r_in, s, y] = 0.0
+                continue
+            if s0:
+                val = ring[r_in, 0, x]
+                if val != 0.0:
+                    a0 += val * nrm0
+                    if rise0:
+                        b0 += val * nrm0
+                    ring[r_in, 0, x] = 0.0
+            if s1:
+                val = ring[r_in, 1, x]
+                if val != 0.0:
+                    a1 += val * nrm1
+                    if rise1:
+                        b1 += val * nrm1
+                    ring[r_in, 1, x] = 0.0
+            for s in range(2, n_slots):
+                val = ring[r_in, s, x]
+                if val != 0.0:
+                    ga[s, x] += val * slot_norm[s]
+                    if slot_dr[s] > 0.0:
+                        gb[s, x] += val * slot_norm[s]
+                    ring[r_in, s, x] = 0.0
+            if poisson:                                  # xorshift64*, binomial by inversion of p_cdf
+                r ^= r >> U12
+                r ^= r << U25
+                r ^= r >> U27
+                uu = float((r * MULT) >> U11) * INV53
+                if uu > p_cdf[0]:
+                    k = 1
+                    while k < n_cdf and uu > p_cdf[k]:
+                        k += 1
+                    add = k * p_w * slot_norm[p_slot]
+                    if p_slot == 0:
+                        a0 += add
+                        if rise0:
+                            b0 += add
+                    elif p_slot == 1:
+                        a1 += add
+                        if rise1:
+                            b1 += add
+                    else:
+                        ga[p_slot, x] += add
+                        if slot_dr[p_slot] > 0.0:
+                            gb[p_slot, x] += add
+            ge = gext[x] if has_inputs else 0.0
+            de = dext[x] if has_inputs else 0.0
+            fired = False
+            if m == 3:
+                v[x] = vx
+                if s0:
+                    ga[0, x], gb[0, x] = a0, b0
+                if s1:
+                    ga[1, x], gb[1, x] = a1, b1
+                fired = hh_update(x, ncomp[i], c_params[c], v, ga, gb, ring, r_in, slot_cond, slot_e, slot_dd,
+                                  slot_dr, slot_norm, gext, dext, iext, hh, dt)
+                vx = v[x]
+                for y in range(x + 1, x + ncomp[i]):
+                    if not np.isfinite(v[y]):
+                        vx = np.nan
+            elif m == 1:
+                isyn = de - ge * vx + iext
+                if s0:
+                    isyn += (a0 - b0) * (slot_e[0] - vx) if slot_cond[0] else a0 - b0
+                if s1:
+                    isyn += (a1 - b1) * (slot_e[1] - vx) if slot_cond[1] else a1 - b1
+                for s in range(2, n_slots):
+                    g = ga[s, x] - gb[s, x]
+                    isyn += g * (slot_e[s] - vx) if slot_cond[s] else g
+                dv = 0.04 * vx * vx + 5.0 * vx + 140.0 - ui + isyn / cm
+                ui += dt * p0 * (p1 * vx - ui)
+                vx += dt * dv
+                if vx >= c_params[c, 4] and np.isfinite(vx):   # a diverged v must not look like a spike
+                    vx = c_params[c, 2]
+                    ui += c_params[c, 3]
+                    fired = True
+            elif not (m == 0 and n < ru):
+                gtot = gl + ge
+                drive = gl * el + de + iext
+                vcur = 0.0
+                if s0:
+                    if slot_cond[0]:
+                        gtot += a0 - b0
+                        drive += (a0 - b0) * slot_e[0]
+                    else:
+                        vcur += a0 * pa[0, c] - b0 * pb[0, c]
+                if s1:
+                    if slot_cond[1]:
+                        gtot += a1 - b1
+                        drive += (a1 - b1) * slot_e[1]
+                    else:
+                        vcur += a1 * pa[1, c] - b1 * pb[1, c]
+                for s in range(2, n_slots):
+                    a_ = ga[s, x]
+                    b_ = gb[s, x]
+                    if slot_cond[s]:
+                        gtot += a_ - b_
+                        drive += (a_ - b_) * slot_e[s]
+                    else:
+                        vcur += a_ * pa[s, c] - b_ * pb[s, c]
+                if gtot == gl and gl > 0.0:              # no conductance input: precomputed constants
+                    vinf = drive * c_inv_gl[c]
+                    vx = vinf + (vx - vinf) * c_decay_m[c] + vcur
+                elif gtot != 0.0:
+                    vinf = drive / gtot
+                    vx = vinf + (vx - vinf) * math.exp(-dt * gtot / cm) + vcur
+                else:
+                    vx += dt * drive / cm + vcur
+                if m == 2:
+                    vx = min(max(vx, p0), p1)
+                elif vx > p1 and np.isfinite(vx):
+                    vx = p0
+                    ru = n + np.int64(c_params[c, 2])
+                    fired = True
+            if s0:
+                a0 *= slot_dd[0]
+                if rise0:
+                    b0 *= slot_dr[0]
+            if s1:
+                a1 *= slot_dd[1]
+                if rise1:
+                    b1 *= slot_dr[1]
+            for s in range(2, n_slots):
+                ga[s, x] *= slot_dd[s]
+                if slot_dr[s] > 0.0:
+                    gb[s, x] *= slot_dr[s]
+            if fired:
+                spk_i[lo * W + cnt] = i
+                spk_t[lo * W + cnt] = n
+                cnt += 1
+            if not np.isfinite(vx):
+                if bad_t < 0 or n < bad_t:
+                    bad_i = i
+                    bad_t = n
+                break
+        if m != 3:
+            v[x] = vx
+        if s0:
+            ga[0, x], gb[0, x] = a0, b0
+        if s1:
+            ga[1, x], gb[1, x] = a1, b1
+        u[i] = ui
+        rng[i] = r
+        ref_until[i] = ru
+    return cnt, bad_i, bad_t
+
+
+@njit(cache=True)
+def hh_rates(vm):
+    """Classic HH rates (1/ms) at ``vm`` (mV, rest -65): am, bm, ah, bh, an, bn."""
+    x = vm + 40.0
+    am = 0.1 * x / (1.0 - math.exp(-x / 10.0)) if abs(x) > 1e-7 else 1.0
+    bm = 4.0 * math.exp(-(vm + 65.0) / 18.0)
+    ah = 0.07 * math.exp(-(vm + 65.0) / 20.0)
+    bh = 1.0 / (1.0 + math.exp(-(vm + 35.0) / 10.0))
+    y = vm + 55.0
+    an = 0.01 * y / (1.0 - math.exp(-y / 10.0)) if abs(y) > 1e-7 else 0.1
+    bn = 0.125 * math.exp(-(vm + 65.0) / 80.0)
+    return am, bm, ah, bh, an, bn
+
+
+@njit(cache=True)
+def gate_step(g, a, b, dt):
+    tot = a + b
+    ginf = a / tot
+    return ginf + (g - ginf) * math.exp(-dt * tot)
+
+
+@njit(cache=True)
+def hh_update(first, count, p, v, ga, gb, ring, r_in, slot_cond, slot_e, slot_dd, slot_dr, slot_norm, gext, dext,
+              iext, hh, dt):
+    """Advance an HH cable (nodes first..first+count-1, soma first); True if the soma crossed p[4] upward.
+
+    p = g_na_S_cm2, g_k_S_cm2, e_na_mV, e_k_mV, v_spike_mV (densities already turned into node_gna/gk nS).
+    Axial currents use the neighbours' start-of-step voltages (``vold``). ``hh`` = (vold, gates [3, n_nodes],
+    node_cm, node_gl, node_el, node_gna, node_gk, ax_ptr, ax_nb, ax_g).
+    """
+    vold, gates, node_cm, node_gl, node_el, node_gna, node_gk, ax_ptr, ax_nb, ax_g = hh
+    for x in range(first, first + count):
+        vold[x] = v[x]
+        if x > first:                                    # the soma's input was delivered by the caller
+            for s in range(ga.shape[0]):
+                val = ring[r_in, s, x]
+                ga[s, x] += val * slot_norm[s]
+                if slot_dr[s] > 0.0:
+                    gb[s, x] += val * slot_norm[s]
+                ring[r_in, s, x] = 0.0
+    for x in range(first, first + count):
+        vx = vold[x]
+        m, h, nn = gates[0, x], gates[1, x], gates[2, x]
+        gna = node_gna[x] * m * m * m * h
+        gk = node_gk[x] * nn * nn * nn * nn
+        gtot = node_gl[x] + gna + gk + gext[x]
+        drive = node_gl[x] * node_el[x] + gna * p[2] + gk * p[3] + dext[x]
+        if x == first:
+            drive += iext
+        for j in range(ax_ptr[x], ax_ptr[x + 1]):
+            gtot += ax_g[j]
+            drive += ax_g[j] * vold[ax_nb[j]]
+        for s in range(ga.shape[0]):
+            g = ga[s, x] - gb[s, x]
+            if slot_cond[s]:
+                gtot += g
+                drive += g * slot_e[s]
+            else:
+                drive += g
+        vinf = drive / gtot
+        v[x] = vinf + (vx - vinf) * math.exp(-dt * gtot / node_cm[x])
+        am, bm, ah, bh, an, bn = hh_rates(vx)
+        gates[0, x] = gate_step(m, am, bm, dt)
+        gates[1, x] = gate_step(h, ah, bh, dt)
+        gates[2, x] = gate_step(nn, an, bn, dt)
+        if x > first:
+            for s in range(ga.shape[0]):
+                ga[s, x] *= slot_dd[s]
+                gb[s, x] *= slot_dr[s]
+    return vold[first] < p[4] <= v[first]
+
+
+@njit(cache=True)
+def graded_gate(s, vpre, vth, delta, k, dt):
+    """Graded synapse gate after one step (spec 5.1, exponential rule) at presynaptic voltage ``vpre``."""
+    sinf = 1.0 / (1.0 + math.exp((vth - vpre) / delta))
+    tau = (1.0 - sinf) / k
+    if tau <= 0.0:
+        return sinf
+    return sinf + (s - sinf) * math.exp(-dt / tau)
