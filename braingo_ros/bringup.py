@@ -56,6 +56,8 @@ def build_parser():
     parser.add_argument("--tonic", nargs="*", default=None, metavar="NAME:pA", help="brain tonic_stimulus")
     parser.add_argument("--muscle-map", choices=("sigmoid", "cnn"), default=None, help="muscle_node map")
     parser.add_argument("--config", default=None, help="parameter YAML (default config/braingo.yaml)")
+    parser.add_argument("--command-timeout", type=float, default=None,
+                        help="body_sim_node command_timeout_s: wall-clock wait per control period (s)")
     parser.add_argument("--out", default="runs", help="parent folder of the run folder")
     parser.add_argument("--no-record", dest="record", action="store_false", help="no MCAP, summary or plots")
     parser.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
@@ -69,6 +71,8 @@ def node_specs(args, run_dir):
                                 ("tonic_stimulus", args.tonic)) if v is not None}
     muscle = {"map": args.muscle_map} if args.muscle_map else {}
     body = {"duration_s": float(args.duration), "stats_path": os.path.abspath(os.path.join(run_dir, "body_stats.json"))}
+    if args.command_timeout is not None:
+        body["command_timeout_s"] = float(args.command_timeout)
     config = launch_description.load_config(args.config)
     return launch_description.nodes("sim", {"brain_node": brain, "muscle_node": muscle, "body_sim_node": body},
                                     with_config=True, config=config)
