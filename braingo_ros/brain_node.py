@@ -69,6 +69,8 @@ class BrainNode(Node):
         p = params.values(self, PARAMS)
         self.sim = Simulation(str(p["database"] or _bundled_database()),
                               config={"model": p["model"] or None, "seed": p["seed"]})
+        # Compile/load the kernels now, not inside the first control period (that would stall the loop).
+        self.get_logger().info(f"simulator kernels ready in {self.sim.warm_up():.1f} s")
         if p["resume_from"]:
             self.sim.load_snapshot(latest_snapshot(p["resume_from"]))
             self.get_logger().info(f"resumed from {p['resume_from']} at tick {self.sim.tick}")
