@@ -18,7 +18,7 @@ def ros_context(domain_id):
         context.try_shutdown()
 
 
-def spin_until(executor, predicate, timeout_s=10.0):
+def spin_until(executor, predicate, timeout_s=60.0):
     """Spin ``executor`` until ``predicate()`` is true; returns its final value (False on timeout)."""
     deadline = time.monotonic() + timeout_s
     while not predicate():
