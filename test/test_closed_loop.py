@@ -1,12 +1,11 @@
-"""ROS-free closed loop on the bundled worm: determinism, drive dependence, lesions, weight-scaled databases."""
+"""ROS-free closed loop on the bundled worm: determinism, the crawl and its drive dependence, lesions, scaled databases."""
 import numpy as np
 import pytest
 
 from braingo_core.body.closed_loop import ClosedLoop, LoopTrace, locomotion_settings, worm_database
+from braingo_core.body.gait import gait_metrics
 from braingo_core.errors import BodyError, SimulationError
 from braingo_core.storage import BrainDB
-
-FORWARD = ["AVBL:30", "AVBR:30"]
 
 
 @pytest.fixture(scope="module")
@@ -14,8 +13,27 @@ def loop():
     return ClosedLoop()
 
 
-def test_trace_shapes_and_time(loop):
-    loop.set_tonic(FORWARD)
+@pytest.fixture(scope="module")
+def loco(loop):
+    return locomotion_settings(loop.config)
+
+
+@pytest.fixture(scope="module")
+def crawl(loop, loco):
+    """Gait metrics over the issue's window (settle, then measure) for forward drive, no drive, no B-class."""
+    out = {}
+    for name, drive, lesion in (("forward", loco["forward_drive"], ()), ("idle", (), ()),
+                                ("no_b", loco["forward_drive"], loco["b_class"])):
+        loop.set_tonic(drive)
+        loop.set_lesion(lesion)
+        loop.reset()
+        out[name] = gait_metrics(loop.run(loco["settle_s"] + loco["measure_s"]), loco["settle_s"])
+    loop.set_lesion(())
+    return out
+
+
+def test_trace_shapes_and_time(loop, loco):
+    loop.set_tonic(loco["forward_drive"])
     loop.reset()
     tr = loop.run(0.5)
     assert tr.t_s.shape == (50,) and tr.t_s[-1] == pytest.approx(0.5)
@@ -27,42 +45,41 @@ def test_trace_shapes_and_time(loop):
     assert joined.t_s.shape == (70,) and np.all(np.diff(joined.t_s) > 0)
 
 
-def test_deterministic(loop):
-    loop.set_tonic(FORWARD)
+def test_deterministic(loop, loco):
+    loop.set_tonic(loco["forward_drive"])
     loop.reset()
     a = loop.run(1.0)
-    other = ClosedLoop(tonic=FORWARD)
+    other = ClosedLoop(tonic=loco["forward_drive"])
     b = other.run(1.0)
     for field in ("joint_rad", "head_xy_m", "com_xy_m", "motor_mV"):
         np.testing.assert_array_equal(getattr(a, field), getattr(b, field))
 
 
-def test_body_moves_only_with_drive(loop):
-    results = {}
-    for name, drive in (("idle", []), ("forward", FORWARD), ("backward", ["AVAL:30", "AVAR:30"])):
-        loop.set_tonic(drive)
-        loop.reset()
-        tr = loop.run(3.0)
-        results[name] = (float(np.abs(tr.joint_rad).max()),
-                         float(np.linalg.norm(tr.com_xy_m[-1] - tr.com_xy_m[0]) / tr.body_length_m))
-    assert results["idle"][0] < 0.02 and results["idle"][1] < 0.01
-    assert results["forward"][0] > 0.1
-    assert results["backward"][0] > 0.1
+def test_forward_drive_crawls_head_first(crawl):
+    fwd = crawl["forward"]
+    assert fwd["speed_L_per_s"] >= 0.1
+    assert 0.2 <= fwd["wave_hz"] <= 2.0
+    assert fwd["lag_s"] > 0 and fwd["wavelength_L"] > 0  # head-to-tail wave
+    assert fwd["alternation"] > 0.2                      # bends to both sides
 
 
-def test_lesion_of_b_class_changes_forward_posture(loop):
-    loco = locomotion_settings(loop.config)
-    loop.set_tonic(FORWARD)
-    loop.reset()
-    intact = loop.run(1.0)
+def test_no_drive_rests(crawl):
+    assert abs(crawl["idle"]["speed_L_per_s"]) < 0.02
+    assert crawl["idle"]["amplitude_rad"] < 0.01
+
+
+def test_b_class_lesion_stops_the_forward_crawl(crawl):
+    assert crawl["no_b"]["speed_L_per_s"] < 0.2 * crawl["forward"]["speed_L_per_s"]
+
+
+def test_lesioned_neurons_are_held_at_rest(loop, loco):
+    loop.set_tonic(loco["forward_drive"])
     loop.set_lesion(loco["b_class"])
     loop.reset()
-    lesioned = loop.run(1.0)
+    lesioned = loop.run(0.5)
     loop.set_lesion(())
-    b = [intact.motor_neurons.index(n) for n in loco["b_class"]]
-    rest = lesioned.motor_mV[-1, b]
-    assert np.ptp(rest) < 1e-6                     # held at rest: no input reaches them
-    assert not np.allclose(intact.joint_rad[-1], lesioned.joint_rad[-1], atol=1e-3)
+    b = [lesioned.motor_neurons.index(n) for n in loco["b_class"]]
+    assert np.ptp(lesioned.motor_mV[-1, b]) < 1e-6  # held at rest: no input reaches them
 
 
 def test_bad_names_rejected(loop):

@@ -38,6 +38,15 @@ def test_no_frequency_without_wave():
     assert wave_frequency_Hz(t, 0.2 * rng.standard_normal(theta.shape)) is None
 
 
+def test_frequency_at_the_band_edge_stays_in_band():
+    # A drift slower than the band (2 cycles in the record) leaks into the first in-band bin, whose lower
+    # neighbour is larger: the parabola must not move the estimate out of the band or below zero.
+    t = np.arange(0.0, 8.0, 0.01)
+    theta = np.outer(np.sin(2 * np.pi * 0.1 * t), np.ones(11))
+    f = wave_frequency_Hz(t, theta, min_peak_ratio=1.0)
+    assert f is not None and 2 / 8.0 - 1 / 8.0 <= f <= 2 / 8.0 + 1 / 8.0
+
+
 @pytest.mark.parametrize("wavelength", [1.5, -1.5, 1.2])
 def test_lag_and_wavelength_signs(wavelength):
     f = 0.5

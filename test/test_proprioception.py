@@ -21,24 +21,52 @@ def edited_config(tmp_path, edit):
     return load_config(path)
 
 
-def test_uniform_bend_excites_own_side(config):
+def static_config(tmp_path):
+    """The package config with the receptor filters off (currents follow the angles at once)."""
+    return edited_config(tmp_path, lambda d: d["proprioception"].update(adaptation_tau_s=0.0, coupling_tau_s=0.0))
+
+
+def test_uniform_bend_excites_own_side(tmp_path):
+    config = static_config(tmp_path)
     pm = ProprioceptionMap(config)
-    sides = {n: e["side"] for n, e in config.sections["proprioception"]["neurons"].items()}
-    gain = config.sections["proprioception"]["gain_pA_per_rad"]
+    section = config.sections["proprioception"]
     current = dict(zip(pm.neurons, pm.currents(np.full(config.n_joints, 0.1))))
-    for name, side in sides.items():
-        assert current[name] == pytest.approx(gain * 0.1 * (1 if side == "dorsal" else -1))
+    for name, entry in section["neurons"].items():
+        gain = entry.get("gain_pA_per_rad", section["gain_pA_per_rad"])
+        gain += entry.get("coupling_gain_pA_per_rad", section["coupling_gain_pA_per_rad"])
+        assert current[name] == pytest.approx(gain * 0.1 * (1 if entry["side"] == "dorsal" else -1))
+    assert current["DB01"] > 0 > current["VB01"]
     assert current["ALML"] == 0.0  # no contact, no touch current
 
 
-def test_local_bend_reaches_only_neurons_sensing_it(config):
+def test_local_bend_reaches_only_neurons_sensing_it(tmp_path):
+    config = static_config(tmp_path)
     pm = ProprioceptionMap(config)
     theta = np.zeros(config.n_joints)
     theta[config.joints.index("joint_02")] = 0.5  # rows 3-6 bend dorsally
     current = dict(zip(pm.neurons, pm.currents(theta)))
-    assert current["DB01"] > 0 and current["VB01"] < 0  # rows 4-5 and 5-6
-    assert current["DB03"] == 0 and current["DA01"] == 0  # rows 9-10: far from joint_02
-    assert current["SMDDL"] > 0 and current["SMDVR"] < 0
+    assert current["DB01"] > 0 and current["VB01"] < 0  # own rows 6-7 / coupling rows 2-3, coupling rows 3-4
+    assert current["DB03"] == 0  # own rows 11-12, coupling rows 7-8: far from joint_02
+    assert current["DA01"] == 0  # A-class gains are 0 in the package config
+
+
+def test_receptor_adapts_and_coupling_lags(config):
+    pm = ProprioceptionMap(config)
+    section = config.sections["proprioception"]
+    g, gc = section["gain_pA_per_rad"], section["coupling_gain_pA_per_rad"]
+    a = -np.expm1(-config.control_period_s / section["adaptation_tau_s"])
+    c = -np.expm1(-config.control_period_s / section["coupling_tau_s"])
+    bend = np.full(config.n_joints, 0.1)
+    db01 = pm.neurons.index("DB01")
+    first = pm.currents(bend)[db01]
+    assert first == pytest.approx(0.1 * (g * (1 - a) + gc * c))
+    held = [pm.currents(bend)[db01] for _ in range(500)]  # 5 s of a held bend
+    assert held[-1] == pytest.approx(0.1 * gc, rel=1e-3)  # own receptor adapted away, coupling settled
+    assert np.all(np.diff(held) < 0)  # the adapting own term fades faster than the coupling rises (g > g_c)
+    pm.reset()
+    assert pm.currents(bend)[db01] == pytest.approx(first)
+    half_dt = pm.currents(np.zeros(config.n_joints), dt_s=config.control_period_s / 2)[db01]
+    assert np.isfinite(half_dt)
 
 
 def test_rectify_and_nan(tmp_path):
@@ -99,18 +127,20 @@ def test_bad_sections(tmp_path):
 
 
 def test_sensing_rule(config):
-    names = ["DB03", "VA05", "DA09", "SMDVL", "AS01", "VB01"]
+    names = ["DB03", "VA05", "DA09", "SMDVL", "AS01", "VB01", "DB01"]
     w = np.zeros((len(names), 96))
     mi = config.muscle_names.index
     w[0, [mi("DL09"), mi("DR10"), mi("VL02")]] = 3  # dorsal NMJs at rows 9-10 (the ventral one is ignored)
     w[1, [mi("VL12"), mi("VR14")]] = 1
     w[2, mi("DR24")] = 2
+    w[3, mi("VL05")] = 1
     w[4, mi("DL06")] = 5
+    w[6, mi("DL02")] = 1
     rows = proprioceptive_rows(names, w, config.muscle_names)
-    assert rows["DB03"] == {"side": "dorsal", "rows": [7, 8]}    # B: 2 rows anterior
-    assert rows["VA05"] == {"side": "ventral", "rows": [15, 16]}  # A: 2 rows posterior
-    assert rows["DA09"] == {"side": "dorsal", "rows": [24]}       # at the tail end
-    assert rows["SMDVL"] == {"side": "ventral", "rows": [1, 2, 3, 4, 5, 6, 7]}
-    assert "AS01" not in rows and "VB01" not in rows  # not a sensing class / no NMJ
+    assert rows["DB03"] == {"side": "dorsal", "rows": [9, 10], "coupling_rows": [5, 6]}     # B: coupling anterior
+    assert rows["VA05"] == {"side": "ventral", "rows": [13, 14], "coupling_rows": [17, 18]}  # A: posterior
+    assert rows["DA09"] == {"side": "dorsal", "rows": [23, 24], "coupling_rows": [24]}       # clipped at the tail
+    assert rows["DB01"] == {"side": "dorsal", "rows": [2, 3], "coupling_rows": [1]}          # clipped at the head
+    assert set(rows) == {"DB03", "VA05", "DA09", "DB01"}  # SMD, AS: not A/B class; VB01: no NMJ
     with pytest.raises(BodyError, match="NMJ weights"):
         proprioceptive_rows(names, w[:, :90], config.muscle_names)

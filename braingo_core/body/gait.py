@@ -115,10 +115,10 @@ def wave_frequency_Hz(t_s, joint_rad, min_amplitude_rad=0.01, min_cycles=2.0, mi
     k = int(np.argmax(np.where(band, power, 0.0)))
     if power[k] < min_peak_ratio * power[band].mean():
         return None
-    if 0 < k < len(power) - 1 and min(power[k - 1], power[k + 1]) > 0:
+    if 0 < k < len(power) - 1 and 0 < min(power[k - 1], power[k + 1]) and power[k] >= max(power[k - 1], power[k + 1]):
         a, b, c = np.log(power[k - 1:k + 2])
         denom = a - 2 * b + c
-        shift = 0.5 * (a - c) / denom if denom < 0 else 0.0
+        shift = float(np.clip(0.5 * (a - c) / denom, -0.5, 0.5)) if denom < 0 else 0.0
         return float(freqs[k] + shift * (freqs[1] - freqs[0]))
     return float(freqs[k])
 

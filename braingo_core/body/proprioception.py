@@ -10,22 +10,32 @@ API
     ``currents(joint_pos_rad, head_xy_m=None, contact_N=None, dt_s=None, out=None) -> float64[n_neurons]``
     (pA). ``joint_pos_rad``: float[n_joints], joint order; ``head_xy_m``: head position for the
     concentration field (None: no chemosensory input); ``contact_N``: float[segments] contact force per
-    segment (None: no touch); ``dt_s``: time since the previous call (default the control period), for
-    the concentration rate. NaN inputs count as 0.
-    ``reset()``: forget the concentration history.
-``proprioceptive_rows(neurons, nmj_weights, muscle_names, span=2, head_rows=7) -> dict``
-    The sensing rule (Wen et al. 2012; BAAIWorm muscle_neuron): B-class (DB/VB) senses the ``span`` muscle
-    rows anterior to its most anterior NMJ row on its side, A-class (DA/VA) the ``span`` rows posterior to
-    its most posterior one (the end row itself when nothing is left), SMD the first ``head_rows`` rows of
-    its side. Returns ``{name: {"side": "dorsal"|"ventral", "rows": [1-based rows]}}`` for the
+    segment (None: no touch); ``dt_s``: time since the previous call (default the control period)
+    for the concentration rate and the receptor filters. NaN inputs count as 0.
+    ``reset()``: forget the filter states (adaptation, coupling, concentration history).
+``proprioceptive_rows(neurons, nmj_weights, muscle_names, span=2) -> dict``
+    The sensing rule: B-class (DB/VB) senses its first ``span`` NMJ rows (its own segment) and couples to
+    the ``span`` rows ``span`` rows further anterior; A-class (DA/VA) the mirror image (last NMJ rows,
+    coupling posterior). Returns ``{name: {"side": ..., "rows": [...], "coupling_rows": [...]}}`` for the
     ``proprioception.neurons`` section of config/caterpillar.yaml.
 
 Maps
 ----
-- Proprioception: row angles are the joint angles interpolated to the 24 muscle rows (``row_joint``);
-  ``I = gain_pA_per_rad * side * mean(row angles of the neuron's rows)`` with side +1 dorsal, -1 ventral
-  (positive joint angle = dorsal bend), so bending towards the neuron's side depolarises it; with
-  ``rectify`` only that direction counts.
+- Proprioception (row angles = the joint angles interpolated to the 24 muscle rows, ``row_joint``; side
+  +1 dorsal, -1 ventral; positive joint angle = dorsal bend, so bending towards the neuron's side is
+  positive):
+
+  * own segment, adapting: ``I_own = g * side * mean(rows)``, high-passed with ``adaptation_tau_s``
+    (the receptor adapts to a held bend: ``I = I_own - a``, ``da/dt = (I_own - a) / tau``);
+  * coupling, low-passed: ``I_c = g_c * side * mean(coupling_rows)`` of the joint angles low-passed with
+    ``coupling_tau_s``.
+
+  ``I = I_own + I_c`` (only the positive part with ``rectify``). A bend of its own segment excites a unit
+  and then fades, so a driven unit swings to one side, adapts and is pulled back by the body's
+  elasticity and the other side: a relaxation oscillator that only runs while the unit is depolarised
+  enough (AVB drive for B-class). The delayed coupling to the anterior body makes each unit follow the
+  one in front of it, so the wave travels head to tail. ``g`` and ``g_c`` default to the section's
+  ``gain_pA_per_rad`` / ``coupling_gain_pA_per_rad``; a neuron entry may override either.
 - Chemosensation: ``C = peak * exp(-|head - source|^2 / (2 sigma^2))``; ``I = gain_pA * C +
   rate_gain_pA_s * dC/dt`` with dC/dt low-passed over ``rate_tau_s``.
 - Touch: ``I = min(gain_pA_per_N * sum of contact force on the segments whose centre lies in the
@@ -76,12 +86,21 @@ class ProprioceptionMap:
             log.info("no sensory map drives %s (0 pA)", ", ".join(unused))
         n = self.n_neurons
 
+        section = cfg.sections["proprioception"]
+        self._rectify = bool(section.get("rectify", False))
         self._proprio = np.zeros((n, cfg.n_joints))
-        self._rectify = bool(cfg.sections["proprioception"].get("rectify", False))
-        gain = _number(cfg, "proprioception.gain_pA_per_rad", _section(cfg, "proprioception", "gain_pA_per_rad"))
-        for name, (side, rows) in proprio.items():
+        self._coupling = np.zeros((n, cfg.n_joints))
+        for name, (side, rows, coupling_rows, gain, coupling_gain) in proprio.items():
             if name in index:
                 self._proprio[index[name]] = gain * side * cfg.row_joint[np.array(rows) - 1].mean(axis=0)
+                if coupling_rows:
+                    self._coupling[index[name]] = (coupling_gain * side
+                                                   * cfg.row_joint[np.array(coupling_rows) - 1].mean(axis=0))
+        self._adapt_tau, self._coupling_tau = (
+            _number(cfg, f"proprioception.{key}", section.get(key, 0.0)) for key in ("adaptation_tau_s", "coupling_tau_s"))
+        if self._adapt_tau < 0 or self._coupling_tau < 0:
+            raise BodyError(f"{cfg.path}: proprioception.adaptation_tau_s and coupling_tau_s must be >= 0 (0 = off)")
+        self._own = np.zeros(n)
 
         self._chemo_gain = np.zeros((2, n))
         if chemo:
@@ -114,17 +133,33 @@ class ProprioceptionMap:
 
     @staticmethod
     def _proprio_rows(cfg):
+        """``{name: (side, rows, coupling_rows, gain, coupling_gain)}`` from the ``proprioception`` section."""
+        section = cfg.sections["proprioception"]
+        gain = _number(cfg, "proprioception.gain_pA_per_rad", _section(cfg, "proprioception", "gain_pA_per_rad"))
+        coupling_gain = _number(cfg, "proprioception.coupling_gain_pA_per_rad",
+                                section.get("coupling_gain_pA_per_rad", 0.0))
         out = {}
         for name, entry in (_section(cfg, "proprioception", "neurons") or {}).items():
-            side, rows = (entry or {}).get("side"), (entry or {}).get("rows")
-            if side not in _SIDES or not rows or not all(isinstance(r, int) and 1 <= r <= N_ROWS for r in rows):
-                raise BodyError(f"{cfg.path}: proprioception.neurons.{name}: need side dorsal|ventral and "
-                                f"rows in 1..{N_ROWS}, got {entry!r}")
-            out[name] = (_SIDES[side], rows)
+            entry = entry or {}
+            side, rows, coupling_rows = entry.get("side"), entry.get("rows"), entry.get("coupling_rows", [])
+            if unknown := sorted(set(entry) - {"side", "rows", "coupling_rows", "gain_pA_per_rad",
+                                               "coupling_gain_pA_per_rad"}):
+                raise BodyError(f"{cfg.path}: proprioception.neurons.{name}: unknown key(s) {unknown}")
+            if (side not in _SIDES or not rows or not isinstance(coupling_rows, list)
+                    or not all(isinstance(r, int) and 1 <= r <= N_ROWS for r in [*rows, *coupling_rows])):
+                raise BodyError(f"{cfg.path}: proprioception.neurons.{name}: need side dorsal|ventral, rows and "
+                                f"optional coupling_rows in 1..{N_ROWS}, got {entry!r}")
+            out[name] = (_SIDES[side], rows, coupling_rows,
+                         _number(cfg, f"proprioception.neurons.{name}.gain_pA_per_rad",
+                                 entry.get("gain_pA_per_rad", gain)),
+                         _number(cfg, f"proprioception.neurons.{name}.coupling_gain_pA_per_rad",
+                                 entry.get("coupling_gain_pA_per_rad", coupling_gain)))
         return out
 
     def reset(self):
-        """Forget the previous concentration (the next call has dC/dt = 0)."""
+        """Forget the filter states: receptors unadapted, coupling at a straight body, dC/dt = 0."""
+        self._adapted = np.zeros(self.n_neurons)
+        self._theta_lp = np.zeros(self.config.n_joints)
         self._last_c = None
         self._rate = 0.0
 
@@ -135,13 +170,21 @@ class ProprioceptionMap:
         if theta.shape != (cfg.n_joints,):
             raise BodyError(f"joint positions: expected {cfg.n_joints} values (joint order), got shape {theta.shape}")
         out = np.empty(self.n_neurons) if out is None else out
-        np.dot(self._proprio, np.nan_to_num(theta, nan=0.0, posinf=0.0, neginf=0.0), out=out)
+        dt = cfg.control_period_s if dt_s is None else float(dt_s)
+        theta = np.nan_to_num(theta, nan=0.0, posinf=0.0, neginf=0.0)
+        own = np.dot(self._proprio, theta, out=self._own)
+        if self._adapt_tau > 0:
+            self._adapted += -np.expm1(-dt / self._adapt_tau) * (own - self._adapted)
+            own -= self._adapted
+        self._theta_lp += (-np.expm1(-dt / self._coupling_tau) if self._coupling_tau > 0 else 1.0) * (
+            theta - self._theta_lp)
+        np.dot(self._coupling, self._theta_lp, out=out)
+        out += own
         if self._rectify:
             np.maximum(out, 0.0, out=out)
         if head_xy_m is not None and self._chemo_gain.any():
             p = np.nan_to_num(np.asarray(head_xy_m, dtype=np.float64)[:2], nan=0.0)
             c = self._peak * np.exp(-np.sum((p - self._source) ** 2) / (2.0 * self._sigma ** 2))
-            dt = cfg.control_period_s if dt_s is None else float(dt_s)
             if self._last_c is not None and dt > 0:
                 self._rate += min(dt / self._tau, 1.0) * ((c - self._last_c) / dt - self._rate)
             self._last_c = c
@@ -155,8 +198,8 @@ class ProprioceptionMap:
         return out
 
 
-def proprioceptive_rows(neurons, nmj_weights, muscle_names, span=2, head_rows=7):
-    """Muscle rows each A-/B-class and SMD motor neuron senses, from its neuromuscular junctions.
+def proprioceptive_rows(neurons, nmj_weights, muscle_names, span=2):
+    """Own and coupling muscle rows of each A- and B-class motor neuron, from its neuromuscular junctions.
 
     Parameters
     ----------
@@ -167,34 +210,36 @@ def proprioceptive_rows(neurons, nmj_weights, muscle_names, span=2, head_rows=7)
     muscle_names : sequence of 96 str
         ``<D|V><L|R><row 01..24>`` names (``D`` = dorsal).
     span : int
-        Rows sensed beyond the NMJs.
-    head_rows : int
-        Rows sensed by SMD.
+        Rows per receptive field.
 
     Returns
     -------
     dict
-        ``{name: {"side": "dorsal"|"ventral", "rows": [int, ...]}}`` for the neurons the rule covers.
+        ``{name: {"side": "dorsal"|"ventral", "rows": [...], "coupling_rows": [...]}}`` (1-based rows).
+        B-class: ``rows`` = its first ``span`` NMJ rows on its side, ``coupling_rows`` = the ``span`` rows
+        ending ``span`` rows anterior to them (Wen et al. 2012: B-class senses the anterior body); A-class:
+        the mirror image towards the tail. Fields are clipped to the body.
     """
     w = np.asarray(nmj_weights, dtype=np.float64)
     if w.shape != (len(neurons), len(muscle_names)):
         raise BodyError(f"NMJ weights: shape {w.shape}, expected ({len(neurons)}, {len(muscle_names)})")
     rows = np.array([int(m[2:]) for m in muscle_names])
     dorsal = np.array([m.startswith("D") for m in muscle_names])
+
+    def field(first, last):
+        return sorted(set(np.clip(np.arange(first, last + 1), 1, N_ROWS).tolist()))
+
     out = {}
     for name, weights in zip(neurons, w):
-        smd = re.match(r"^SMD([DV])[LR]$", name)
         ab = re.match(r"^([DV])([AB])\d\d$", name)
-        if smd:
-            out[name] = {"side": "dorsal" if smd[1] == "D" else "ventral", "rows": list(range(1, head_rows + 1))}
-        elif ab:
-            side_mask = dorsal if ab[1] == "D" else ~dorsal
-            nmj = sorted(set(rows[(weights > 0) & side_mask].tolist()))
-            if not nmj:
-                continue
-            if ab[2] == "B":
-                sensed = [r for r in range(nmj[0] - span, nmj[0]) if r >= 1] or [nmj[0]]
-            else:
-                sensed = [r for r in range(nmj[-1] + 1, nmj[-1] + span + 1) if r <= N_ROWS] or [nmj[-1]]
-            out[name] = {"side": "dorsal" if ab[1] == "D" else "ventral", "rows": sensed}
+        if not ab:
+            continue
+        nmj = sorted(set(rows[(weights > 0) & (dorsal if ab[1] == "D" else ~dorsal)].tolist()))
+        if not nmj:
+            continue
+        if ab[2] == "B":
+            own, coupling = field(nmj[0], nmj[0] + span - 1), field(nmj[0] - 2 * span, nmj[0] - span - 1)
+        else:
+            own, coupling = field(nmj[-1] - span + 1, nmj[-1]), field(nmj[-1] + span + 1, nmj[-1] + 2 * span)
+        out[name] = {"side": "dorsal" if ab[1] == "D" else "ventral", "rows": own, "coupling_rows": coupling}
     return out
