@@ -1,10 +1,13 @@
 """Engine benchmark against Brian2 on the shared peer networks; prints one JSON line.
 
 Usage: bench/sim.py [--networks coba,lif100k] [--no-brian2] [--no-cpp] [--threads 2] [--duration-ms MS]
+                    [--threading-layer omp|workqueue|tbb]
 
 The networks come from ../shared/bench/make_networks.py (byte-reproducible), run into a temp dir,
 loaded through the bulk builder. braingo runs in a child process (so its peak RSS is its own), with a
 1-tick warm-up (``compile_s``: JIT compile or cache load), reset, then the timed loop (``braingo_s``).
+``--threading-layer`` sets NUMBA_THREADING_LAYER for that child only (numba's default otherwise); the
+layer used is reported as ``threading_layer``.
 Brian2 runs through ../shared/bench/run_brian2.py in the same invocation (``brian2_runtime_s``,
 ``brian2_cpp_s`` = cpp_standalone with ``--threads``; loop times only).
 """
@@ -73,10 +76,16 @@ def worker(db_path, init_npz, cfg_json, duration_ms):
     t0 = time.perf_counter()
     sim.run_ms(duration_ms)
     run_s = time.perf_counter() - t0
+    layer = None
+    if sim._eng.parallel:
+        import numba
+
+        layer = numba.threading_layer()
     net = sim._eng.net
     syn_bytes = net.syn_node.nbytes + net.syn_w.nbytes + net.syn_delay.nbytes + net.syn_slot.nbytes
     print(json.dumps({"braingo_s": round(run_s, 3), "compile_s": round(compile_s, 3), "setup_s": round(setup_s, 3),
                       "spikes_braingo": sim.n_spikes, "parallel": sim._eng.parallel,
+                      "threading_layer": layer, "fast_path": sim._eng.fast,
                       "bytes_per_synapse": round(syn_bytes / max(net.syn_w.size, 1), 2),
                       "peak_rss_mib": peak_rss_mib()}))
 
@@ -108,6 +117,7 @@ def main():
     ap.add_argument("--no-cpp", action="store_true", help="skip the Brian2 cpp_standalone peer")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--duration-ms", type=float, default=None, help="braingo run length (default: network's)")
+    ap.add_argument("--threading-layer", default=None, help="NUMBA_THREADING_LAYER for the braingo child")
     ap.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
@@ -128,6 +138,8 @@ def main():
             np.savez(init_path, v_mV=init["v_mV"], **{"syn_" + k: v for k, v in init.get("synapses", {}).items()})
             dur = args.duration_ms or float(np.load(npz)["t_sim_ms"])
             wenv = dict(env, NUMBA_NUM_THREADS=str(max(args.threads, 1)))
+            if args.threading_layer:
+                wenv["NUMBA_THREADING_LAYER"] = args.threading_layer
             entry.update(run_json([sys.executable, os.path.abspath(__file__), "--worker",
                                    os.path.join(tmp, name + ".braindb"), init_path, json.dumps(cfg), str(dur)], wenv))
             peers = [] if args.no_brian2 else [("brian2_runtime", [])]

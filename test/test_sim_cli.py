@@ -3,7 +3,6 @@ import numpy as np
 import pytest
 
 from braingo_core.cli import main
-from braingo_core.errors import SimulationError
 from braingo_core.sim import Simulation
 from braingo_core.storage import BrainDBBuilder
 from sim_nets import graded_net
@@ -55,8 +54,6 @@ def test_celegans_model_delegates(tmp_path):
     other = Simulation(path)
     other.load_snapshot(tmp_path / "w.snap")
     np.testing.assert_array_equal(other.voltages_mV(), v)
-    with pytest.raises(SimulationError):
-        sim.lesion("X")
     graded = Simulation(path, {"model": "graded"})
     graded.set_neuron_input("X", 2.0)
     graded.run(400)

@@ -1,13 +1,12 @@
 """Adapter that lets :class:`Simulation` drive the 16-channel :class:`CelegansNetwork` (model "celegans")."""
 import numpy as np
 
-from braingo_core.errors import SimulationError
-
 
 class CelegansBackend:
     """The engine interface of :class:`~braingo_core.sim.engine.PointEngine` over a CelegansNetwork.
 
-    The C. elegans network has no spikes; lesions are not available in this model.
+    The C. elegans network has no spikes. ``lesion`` is the network's live per-compartment mask (saved in
+    snapshots by :class:`Simulation`).
     """
 
     parallel = False
@@ -16,7 +15,9 @@ class CelegansBackend:
         from braingo_core.sim.celegans.network import CelegansNetwork
 
         self.db = db
-        self.net = CelegansNetwork.from_braindb(db)
+        self.net = CelegansNetwork.from_braindb(db, synapse_scale=cfg["synapse_weight_scale"],
+                                                gap_scale=cfg["gap_weight_scale"])
+        self.lesion = self.net.lesion
         self.i_ext = np.zeros(db.neuron_count())
         self.tick = np.zeros(1, np.int64)
 
@@ -28,7 +29,7 @@ class CelegansBackend:
         return self.net.soma_voltages_mV()
 
     def set_lesion(self, ids, on):
-        raise SimulationError("lesion/restore is not available with model 'celegans' (use model 'graded')")
+        self.net.set_lesion(ids, on)
 
     def state_arrays(self):
         return self.net.state_arrays()

@@ -22,6 +22,11 @@ poisson : None or dict
     Poisson trains of ``rate_Hz`` each; each input spike adds ``weight`` to ``receptor`` (name or id).
 max_ring_bytes : int
     Upper bound for the delay ring's memory; a network that would need more raises SimulationError.
+synapse_weight_scale : float >= 0
+    Factor on every chemical-synapse weight (spike and graded) as the network is built from the
+    database (1.0: as stored; 0: no synaptic transmission). STDP's ``w_max`` is not scaled.
+gap_weight_scale : float >= 0
+    Factor on every gap-junction conductance as the network is built.
 """
 import math
 import numbers
@@ -31,7 +36,7 @@ from braingo_core.errors import SimulationError
 STDP_DEFAULTS = {"a_plus": 0.01, "a_minus_ratio": 1.05, "tau_plus_ms": 20.0, "tau_minus_ms": 20.0,
                  "batch_ms": 100.0}
 DEFAULTS = {"model": None, "seed": 0, "threads": "auto", "stdp": False, "poisson": None,
-            "max_ring_bytes": 2 << 30}
+            "max_ring_bytes": 2 << 30, "synapse_weight_scale": 1.0, "gap_weight_scale": 1.0}
 MODELS = (None, "graded", "celegans")
 
 
@@ -85,4 +90,9 @@ def parse_config(config):
             raise SimulationError(f"config poisson.rate_Hz: {p['rate_Hz']} is negative")
     if not isinstance(cfg["max_ring_bytes"], numbers.Integral) or cfg["max_ring_bytes"] <= 0:
         raise SimulationError(f"config max_ring_bytes: {cfg['max_ring_bytes']!r} is not a positive integer")
+    for key in ("synapse_weight_scale", "gap_weight_scale"):
+        val = cfg[key]
+        if isinstance(val, bool) or not isinstance(val, numbers.Real) or not math.isfinite(val) or val < 0:
+            raise SimulationError(f"config {key}: {val!r} is not a finite number >= 0")
+        cfg[key] = float(val)
     return cfg

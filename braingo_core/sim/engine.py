@@ -14,6 +14,11 @@ These arrays (plus ``w_plastic``, the stimulus ``i_ext`` and the ``lesion`` mask
 holds; restoring them continues a run bitwise. Memory per spike synapse: 17 bytes (target int32, weight
 float64, delay int32, receptor slot int8), read from the file once; the mmap'd records are not kept
 resident.
+
+Two loops: networks whose neurons are all single-compartment LIF with one or two spike-synapse receptor
+slots, and no gap junction, graded synapse or active STDP, run :mod:`kernels_lif` (the fast path, chosen
+here at build time; it splits each neuron's synapses by target partition); all others run
+:mod:`kernels_loop`. Both give bitwise the same state.
 """
 import logging
 import math
@@ -24,7 +29,8 @@ import numpy as np
 from braingo_core.errors import SimulationError
 from braingo_core.sim import kernels_loop as kl
 from braingo_core.sim.kernels_neuron import hh_rates
-from braingo_core.sim.network import HH, IZH, build_network
+from braingo_core.sim import kernels_lif as kf
+from braingo_core.sim.network import HH, IZH, LIF, build_network, split_by_target
 
 log = logging.getLogger(__name__)
 
@@ -72,12 +78,24 @@ class PointEngine:
             p_rec = names.index(r) if isinstance(r, str) and r in names else r
             if not isinstance(p_rec, (int, np.integer)) or not 0 <= p_rec < len(db.receptors):
                 raise SimulationError(f"config poisson.receptor: unknown receptor {r!r} (known: {names})")
-        self.net = net = build_network(db, cfg["model"], p_rec)
+        self.net = net = build_network(db, cfg["model"], p_rec, cfg["synapse_weight_scale"], cfg["gap_weight_scale"])
         n, nn, S, G = net.n_neurons, net.n_nodes, len(net.slot_receptor), net.n_gslots
         ring_bytes = net.ring_size * S * nn * 8
         if ring_bytes > cfg["max_ring_bytes"]:
             raise SimulationError(f"{db.path}: the delay ring would need {ring_bytes} bytes ({net.ring_size} ticks x "
                                   f"{S} receptors x {nn} nodes) > max_ring_bytes {cfg['max_ring_bytes']}")
+        nt = numba.config.NUMBA_NUM_THREADS
+        big = n >= AUTO_PARALLEL_NEURONS or net.syn_w.size >= AUTO_PARALLEL_SYNAPSES
+        th = cfg["threads"]
+        self.parallel = (big if th == "auto" else th > 1) and nt > 1
+        self.threads = None if th == "auto" else int(th)
+        coupled = bool(net.gap_g.size or net.gs_w.size or (cfg["stdp"] is not None and net.pl_syn.size))
+        # LIF neurons with only spike synapses take the fast path, with the CSR split for its partitions
+        self.fast = bool(n and nn == n and net.ident and not coupled and S in (1, 2) and np.all(net.c_model == LIF))
+        if self.fast:
+            # partitions: one per thread; a serial run with threads > 1 still splits (same state either way)
+            self._P = min(self.threads or nt, nt) if self.parallel else (self.threads or 1)
+            self._part_ptr = split_by_target(net, self._P)
         self.seed = int(cfg["seed"])
         self.v, self.u, self.gates = np.zeros(nn), np.zeros(n), np.zeros((3, nn))
         self.ga, self.gb = np.zeros((S, nn)), np.zeros((S, nn))
@@ -93,16 +111,12 @@ class PointEngine:
         self._overrides = {}
         self._pois = self._poisson_args(pois, p_rec, n)
         self._stdp = self._stdp_args(cfg["stdp"])
-        coupled = net.gap_g.size or net.gs_w.size or self._stdp[0]
         self.window = 1 if coupled else max(1, min(MAX_WINDOW, net.min_delay + 1))
-        nt, cap = numba.config.NUMBA_NUM_THREADS, max(n, 1) * self.window
+        cap = max(n, 1) * self.window
         self._scratch = (np.zeros(nn), np.zeros(nn), np.zeros(nn), np.zeros(cap, np.int32), np.zeros(cap, np.int64),
                          np.zeros(nt, np.int64), np.zeros(nt, np.int64), np.zeros(nt, np.int64),
                          np.zeros(cap, np.int32), np.zeros(self.window + 1, np.int64))
-        big = n >= AUTO_PARALLEL_NEURONS or net.syn_w.size >= AUTO_PARALLEL_SYNAPSES
-        th = cfg["threads"]
-        self.parallel = (big if th == "auto" else th > 1) and numba.config.NUMBA_NUM_THREADS > 1
-        self.threads = None if th == "auto" else int(th)
+        self._spike_t = np.zeros(cap, np.int64)
         self.out_i = np.zeros(max(n * self.window + n, 1 << 16), np.int32)
         self.out_t = np.zeros(self.out_i.size, np.int64)
         self.out_n = np.zeros(1, np.int64)
@@ -205,15 +219,6 @@ class PointEngine:
     def advance(self, n_ticks, recorder=None, on_spikes=None):
         """Run ``n_ticks``; spikes go to ``on_spikes(ids, ticks)``, voltages to ``recorder``'s buffers."""
         net = self.net
-        netargs = (net.cls, net.c_model, net.c_params, net.c_cm, net.c_gl, net.c_inv_gl, net.c_el, net.c_decay_m,
-                   net.soma, net.ncomp, net.ident, net.node_cm, net.node_gl, net.node_el, net.node_gna, net.node_gk,
-                   net.ax_ptr, net.ax_nb, net.ax_g, net.row_ptr, net.syn_node, net.syn_delay, net.syn_slot,
-                   net.slot_cond, net.slot_e, net.slot_dd, net.slot_dr, net.slot_norm, net.pa, net.pb, net.gs_ptr,
-                   net.gs_pre, net.gs_slot, net.gs_w, net.gp_slot, net.gp_node, net.g_vth, net.g_delta, net.g_k,
-                   net.g_e, net.gap_ptr, net.gap_nb, net.gap_g, net.dt_ms)
-        st = (self.v, self.u, self.gates, self.ga, self.gb, self.ring, self.s_gate, self.ref_until,
-              bool(np.any(self.i_ext != 0.0)), self.i_ext, self.lesion, self.syn_w, self.rng, self.x_pre, self.x_post,
-              self.dw, self.tick)
         rec_col = np.full(net.n_neurons, -1, np.int64)
         if recorder is not None and recorder.ids.size:
             recorder.prepare(int(self.tick[0]), n_ticks)
@@ -222,13 +227,36 @@ class PointEngine:
         else:
             every, buf, row = 0, np.zeros((0, 0)), np.zeros(1, np.int64)
         rec = (rec_col, every, buf, row, self.out_i, self.out_t, self.out_n, self.err)
-        kernel = kl.run_ticks_parallel if self.parallel else kl.run_ticks_serial
-        if self.parallel and self.threads:
-            numba.set_num_threads(min(self.threads, numba.config.NUMBA_NUM_THREADS))
-        P = numba.get_num_threads() if self.parallel else 1
+        has_iext = bool(np.any(self.i_ext != 0.0))
+        if self.fast:
+            P = self._P
+            if self.parallel:
+                numba.set_num_threads(P)
+            kernel = kf.run_lif_parallel if self.parallel else kf.run_lif_serial
+            sc = self._scratch
+            args = ((net.cls, net.c_params, net.c_cm, net.c_gl, net.c_inv_gl, net.c_el, net.c_decay_m, self._part_ptr,
+                     net.syn_node, net.syn_delay, net.syn_slot, net.slot_cond, net.slot_e, net.slot_dd, net.slot_dr,
+                     net.slot_norm, net.pa, net.pb, net.dt_ms),
+                    (self.v, self.ga, self.gb, self.ring, self.ref_until, has_iext, self.i_ext, self.lesion,
+                     self.syn_w, self.rng, self.tick),
+                    (sc[3], sc[4], sc[5], sc[6], sc[7], sc[8], self._spike_t, sc[9]), self._pois, rec)
+        else:
+            kernel = kl.run_ticks_parallel if self.parallel else kl.run_ticks_serial
+            if self.parallel and self.threads:
+                numba.set_num_threads(min(self.threads, numba.config.NUMBA_NUM_THREADS))
+            P = numba.get_num_threads() if self.parallel else 1
+            args = ((net.cls, net.c_model, net.c_params, net.c_cm, net.c_gl, net.c_inv_gl, net.c_el, net.c_decay_m,
+                     net.soma, net.ncomp, net.ident, net.node_cm, net.node_gl, net.node_el, net.node_gna, net.node_gk,
+                     net.ax_ptr, net.ax_nb, net.ax_g, net.row_ptr, net.syn_node, net.syn_delay, net.syn_slot,
+                     net.slot_cond, net.slot_e, net.slot_dd, net.slot_dr, net.slot_norm, net.pa, net.pb, net.gs_ptr,
+                     net.gs_pre, net.gs_slot, net.gs_w, net.gp_slot, net.gp_node, net.g_vth, net.g_delta, net.g_k,
+                     net.g_e, net.gap_ptr, net.gap_nb, net.gap_g, net.dt_ms),
+                    (self.v, self.u, self.gates, self.ga, self.gb, self.ring, self.s_gate, self.ref_until, has_iext,
+                     self.i_ext, self.lesion, self.syn_w, self.rng, self.x_pre, self.x_post, self.dw, self.tick),
+                    self._scratch, self._pois, self._stdp, rec)
         left = int(n_ticks)
         while True:
-            done, status = kernel(left, P, self.window, netargs, st, self._scratch, self._pois, self._stdp, rec)
+            done, status = kernel(left, P, self.window, *args)
             left -= done
             if self.out_n[0] and on_spikes is not None:
                 k = int(self.out_n[0])

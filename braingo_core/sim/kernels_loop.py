@@ -175,7 +175,7 @@ def _stdp_tick(n, total, spikes, syn_w, x_pre, x_post, dw, a_plus, a_minus, dec_
             dw[q] = 0.0
 
 
-def _variant(func, suffix):
+def variant(func, suffix):
     """A copy of ``func`` with its own name, so each numba variant gets its own cache file.
 
     The name carries a hash of kernels_neuron.py: numba's cache does not notice changes in the helpers
@@ -190,5 +190,5 @@ def _variant(func, suffix):
     return g
 
 
-run_ticks_serial = njit(cache=True)(_variant(_run_ticks, "_serial"))
-run_ticks_parallel = njit(cache=True, parallel=True)(_variant(_run_ticks, "_parallel"))
+run_ticks_serial = njit(cache=True)(variant(_run_ticks, "_serial"))
+run_ticks_parallel = njit(cache=True, parallel=True)(variant(_run_ticks, "_parallel"))

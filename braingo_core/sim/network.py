@@ -72,8 +72,12 @@ def _propagator(tau_syn, tau_m, c_pF, dt):
     return out / c_pF
 
 
-def build_network(db, model=None, poisson_receptor=None):
-    """Static tables of ``db`` for the engine (see the module docstring for nodes and slots)."""
+def build_network(db, model=None, poisson_receptor=None, synapse_scale=1.0, gap_scale=1.0):
+    """Static tables of ``db`` for the engine (see the module docstring for nodes and slots).
+
+    ``synapse_scale`` multiplies every chemical-synapse weight (spike ``syn_w``, graded ``gs_w``),
+    ``gap_scale`` every gap-junction conductance (``gap_g``); the database is not touched.
+    """
     net = Network()
     dt = db.dt_ms
     net.dt_ms = dt
@@ -122,6 +126,11 @@ def build_network(db, model=None, poisson_receptor=None):
     net.node_neuron = np.asarray(comps["neuron_id"], np.int64) if n_nodes else np.zeros(0, np.int64)
     _build_synapses(net, db, soma, multi, c_tau, net.c_cm, poisson_receptor)
     _build_gaps(net, db, soma, multi)
+    if synapse_scale != 1.0:
+        net.syn_w *= synapse_scale
+        net.gs_w *= synapse_scale
+    if gap_scale != 1.0:
+        net.gap_g *= gap_scale
     return net
 
 
@@ -293,6 +302,39 @@ def _build_gaps(net, db, soma, multi):
     src, nb, g = np.concatenate([a, b]), np.concatenate([b, a]), np.concatenate([w, w])
     order, ptr = _csr(src, net.n_nodes)
     net.gap_ptr, net.gap_nb, net.gap_g = ptr, nb[order].astype(np.int64), g[order]
+
+
+def split_by_target(net, P):
+    """Order every pre neuron's synapses by target partition (stable) for the LIF fast path.
+
+    Partition p holds the target nodes [n_nodes*p//P, n_nodes*(p+1)//P) (as the loop's prange). The
+    spike-synapse arrays are permuted in place (``pl_syn`` follows), so the order of synapses onto any
+    one target is unchanged.
+    Returns ``part_ptr`` int64[n_neurons, P+1]: synapses of neuron i onto partition p are
+    ``part_ptr[i, p]:part_ptr[i, p+1]``.
+    """
+    n, nn = net.n_neurons, net.n_nodes
+    counts = np.diff(net.row_ptr)
+    if P > 1:
+        bounds = np.asarray([nn * p // P for p in range(1, P)], np.int64)
+        key = np.searchsorted(bounds, net.syn_node, side="right").astype(np.int64)
+        key += np.repeat(np.arange(n, dtype=np.int64) * P, counts)          # row * P + partition
+        per = np.bincount(key, minlength=n * P).reshape(n, P)
+        order = np.argsort(key, kind="stable")
+        del key
+        for name in ("syn_node", "syn_w", "syn_delay", "syn_slot"):
+            setattr(net, name, getattr(net, name)[order])
+        if net.pl_syn.size:
+            inv = np.empty_like(order)
+            inv[order] = np.arange(order.size)
+            net.pl_syn = inv[net.pl_syn]
+    else:
+        per = counts.reshape(n, 1)
+    part_ptr = np.empty((n, P + 1), np.int64)
+    part_ptr[:, 0] = net.row_ptr[:-1]
+    np.cumsum(per, axis=1, out=part_ptr[:, 1:])
+    part_ptr[:, 1:] += net.row_ptr[:-1, None]
+    return part_ptr
 
 
 def model_name(code):

@@ -13,6 +13,9 @@ from braingo_core.storage import BrainDB, load_snapshot, save_snapshot
 
 log = logging.getLogger(__name__)
 
+#: Config keys that change the network's weights: a snapshot records them and must match on load.
+_SCALES = ("synapse_weight_scale", "gap_weight_scale")
+
 
 def parse_stimulus(spec):
     """``"0:30,AVBL:20"`` -> [("0", 30.0), ("AVBL", 20.0)]; SimulationError on a malformed item."""
@@ -244,9 +247,9 @@ class Simulation:
         """Write the whole dynamic state (voltages, conductances, ring, weights, RNG, stimulus) to ``path``."""
         arrays = dict(self._eng.state_arrays())
         arrays["i_ext"] = self._eng.i_ext
-        if hasattr(self._eng, "lesion"):
-            arrays["lesion"] = self._eng.lesion
+        arrays["lesion"] = self._eng.lesion
         extra = {"model": self.model, "n_spikes": self.n_spikes}
+        extra.update({k: self.config[k] for k in _SCALES})
         return save_snapshot(path, self.db.fingerprint, self.tick, self.dt_ms, arrays, extra)
 
     def load_snapshot(self, path):
@@ -255,6 +258,10 @@ class Simulation:
         if snap.extra.get("model") != self.model:
             raise SnapshotError(f"{path}: snapshot of model {snap.extra.get('model')!r}, simulation runs "
                                 f"{self.model!r}")
+        for key in _SCALES:
+            if snap.extra.get(key, 1.0) != self.config[key]:
+                raise SnapshotError(f"{path}: snapshot taken with {key} {snap.extra.get(key, 1.0)}, simulation "
+                                    f"runs with {self.config[key]}")
         try:
             self._eng.load_state(snap.arrays)
         except SimulationError as exc:

@@ -39,7 +39,7 @@ V_LIMIT_mV = 1e4
 def _run(n_ticks, dt, tick0, v, gates, cai, syn_s, cdt, gpas, epas, parent, g_ax, d_ax,
          act_comp, act_a10, gbar, need, dec, tab, v0_tab, inv_h, use_tab, soma, i_inj,
          grp_pre, grp_vth, grp_delta, grp_k, syn_grp, syn_post, syn_wg, syn_e,
-         gj_a, gj_b, gj_g, i_mem, g_mem, rhs, ica, rec_every, soma_act, rec_v, rec_cai, err):
+         gj_a, gj_b, gj_g, lesion, v_hold, i_mem, g_mem, rhs, ica, rec_every, soma_act, rec_v, rec_cai, err):
     n_comp = v.shape[0]
     n_rec = 0
     for t in range(n_ticks):
@@ -54,12 +54,16 @@ def _run(n_ticks, dt, tick0, v, gates, cai, syn_s, cdt, gpas, epas, parent, g_ax
             ica[a] = ica_d
         for k in range(syn_post.shape[0]):
             p = syn_post[k]
+            if lesion[p] or lesion[grp_pre[syn_grp[k]]]:
+                continue
             g = syn_wg[k] * syn_s[syn_grp[k]]
             i_mem[p] += g * (v[p] - syn_e[k])
             g_mem[p] += g
         for k in range(gj_a.shape[0]):
             a = gj_a[k]
             b = gj_b[k]
+            if lesion[a] or lesion[b]:
+                continue
             g = gj_g[k]
             dv = v[a] - v[b]
             i_mem[a] += g * dv
@@ -67,7 +71,8 @@ def _run(n_ticks, dt, tick0, v, gates, cai, syn_s, cdt, gpas, epas, parent, g_ax
             g_mem[a] += g
             g_mem[b] += g
         for n in range(soma.shape[0]):
-            i_mem[soma[n]] -= i_inj[n]
+            if not lesion[soma[n]]:
+                i_mem[soma[n]] -= i_inj[n]
         # Hines elimination for dV = V^{n+1} - V^n; g_mem is reused as the matrix diagonal.
         for c in range(n_comp):
             rhs[c] = -i_mem[c]
@@ -91,6 +96,8 @@ def _run(n_ticks, dt, tick0, v, gates, cai, syn_s, cdt, gpas, epas, parent, g_ax
             else:
                 rhs[c] = rhs[c] / g_mem[c]
             v[c] += rhs[c]
+            if lesion[c]:
+                v[c] = v_hold[c]
             if not abs(v[c]) < 1e4:
                 err[0] = 1
                 err[1] = c
@@ -250,6 +257,8 @@ class CelegansNetwork:
         self._scratch = [np.empty(n), np.empty(n), np.empty(n), np.empty(len(self._act_comp))]
         self._err = np.zeros(3, np.int64)
         self._no_inj = np.zeros(self.n_neurons)
+        self.lesion = np.zeros(n, np.uint8)
+        self._v_hold = self._v_init[self.comp_neuron]
         self.reset()
 
     @classmethod
@@ -268,14 +277,16 @@ class CelegansNetwork:
                    v_init_mV=v_init_mV)
 
     @classmethod
-    def from_braindb(cls, db, dt_ms=None, v_init_mV=None):
+    def from_braindb(cls, db, dt_ms=None, v_init_mV=None, synapse_scale=1.0, gap_scale=1.0):
         """Network of every neuron of a :class:`~braingo_core.storage.BrainDB`.
 
         Compartments come from ``db.compartments``; graded synapses are the ``db.synapses`` records with
         ``syn_type`` 1 (w = |base_weight|, which already folds in the contact count; ``g_max_nS``,
         ``e_rev_mV``, ``v_th_mV``, ``delta_mV``, ``k_per_ms`` from ``db.receptors``); gap junctions from
         ``db.gap_junctions``. A ``NO_COMP`` compartment id means the neuron's first compartment.
-        Spike-type synapses are ignored (logged). ``dt_ms`` defaults to ``db.dt_ms``.
+        Spike-type synapses are ignored (logged). ``dt_ms`` defaults to ``db.dt_ms``. ``synapse_scale``
+        multiplies every synapse weight, ``gap_scale`` every gap-junction conductance (the database is not
+        touched).
         """
         from braingo_core.storage.records import NO_COMP, SYN_GRADED
 
@@ -294,12 +305,12 @@ class CelegansNetwork:
         rec = db.receptors[graded["receptor_type"]]
         synapses = {"pre_comp": comp_of(graded["pre_comp"], graded["pre_neuron"]),
                     "post_comp": comp_of(graded["post_comp"], graded["post_neuron"]),
-                    "weight": np.abs(graded["base_weight"])}
+                    "weight": np.abs(graded["base_weight"]).astype(np.float64) * float(synapse_scale)}
         for key in ("g_max_nS", "e_rev_mV", "v_th_mV", "delta_mV", "k_per_ms"):
             synapses[key] = rec[key]
         gj = db.gap_junctions
         gaps = {"comp_a": comp_of(gj["pre_comp"], gj["pre"]), "comp_b": comp_of(gj["post_comp"], gj["post"]),
-                "g_nS": gj["weight_nS"]}
+                "g_nS": np.asarray(gj["weight_nS"], np.float64) * float(gap_scale)}
         return cls(db.dt_ms if dt_ms is None else dt_ms, comps["neuron_id"], comps["parent"], comps["length_um"],
                    comps["diam_um"], comps["ra_ohm_cm"], comps["cm_uF_cm2"], comps["g_pas_S_cm2"],
                    comps["e_pas_mV"], comps["gbar_S_cm2"], synapses=synapses, gap_junctions=gaps,
@@ -350,6 +361,23 @@ class CelegansNetwork:
               self._grp_delta)
         self.tick = 0
 
+    def set_lesion(self, neurons, on=True):
+        """Silence (``on``) or restore neurons by id, as the point engine's lesion.
+
+        A silenced cell's compartments are held at its initial voltage (``v_init_mV``, the rest of
+        :meth:`reset`); it releases nothing through its graded synapses, passes no gap-junction current
+        either way and ignores its synaptic input and injected current. Its gates keep following the held
+        voltage, so a restored cell resumes from rest. ``lesion`` (uint8[n_comp], internal order) is the
+        live mask; :meth:`reset` keeps it.
+        """
+        ids = np.asarray(neurons, dtype=np.int64).ravel()
+        if ids.size and (ids.min() < 0 or ids.max() >= self.n_neurons):
+            raise SimulationError(f"CelegansNetwork.set_lesion: neuron id out of range [0, {self.n_neurons})")
+        comps = np.isin(self.comp_neuron, ids)
+        self.lesion[comps] = 1 if on else 0
+        if on:
+            self.v_mV[comps] = self._v_hold[comps]
+
     def _inj(self, i_inj_pA):
         if i_inj_pA is None:
             return self._no_inj
@@ -369,8 +397,8 @@ class CelegansNetwork:
                     self._gbar, self._need, self._dec, self._tab, ta.V_MIN_mV, 1.0 / ta.STEP_mV, self._use_tab,
                     self.soma_comp, inj, self._grp_pre, self._grp_vth, self._grp_delta, self._grp_k,
                     self._syn_grp, self._syn_post, self._syn_wg, self._syn_e, self._gj_a,
-                    self._gj_b, self._gj_g, s[0], s[1], s[2], s[3], every, self._soma_act, rec_v, rec_cai,
-                    self._err)
+                    self._gj_b, self._gj_g, self.lesion, self._v_hold, s[0], s[1], s[2], s[3], every,
+                    self._soma_act, rec_v, rec_cai, self._err)
         self.tick += done
         if self._err[0]:
             c = int(self._err[1])
