@@ -2,10 +2,9 @@
 import numpy as np
 import pytest
 
-from braingo_core.body.closed_loop import ClosedLoop, LoopTrace, locomotion_settings, worm_database
+from braingo_core.body.closed_loop import ClosedLoop, LoopTrace, locomotion_settings
 from braingo_core.body.gait import gait_metrics
 from braingo_core.errors import BodyError, SimulationError
-from braingo_core.storage import BrainDB
 
 
 @pytest.fixture(scope="module")
@@ -91,9 +90,16 @@ def test_bad_names_rejected(loop):
         loop.run(-1.0)
 
 
-def test_scaled_worm_database(tmp_path):
-    base = BrainDB(worm_database(cache_dir=tmp_path))
-    scaled = BrainDB(worm_database(0.5, 2.0, cache_dir=tmp_path))
-    np.testing.assert_allclose(scaled.synapses["base_weight"], 0.5 * base.synapses["base_weight"], rtol=1e-6)
-    np.testing.assert_allclose(scaled.gap_junctions["weight_nS"], 2.0 * base.gap_junctions["weight_nS"], rtol=1e-6)
-    assert scaled.metadata["motor_neurons"] == base.metadata["motor_neurons"]
+def test_weight_scales_reach_the_simulation(loco):
+    # Without gap junctions and synapses AVB drive cannot reach the B-class: their voltages stay at rest.
+    uncoupled = ClosedLoop(synapse_weight_scale=0.0, gap_weight_scale=0.0, tonic=loco["forward_drive"])
+    tr = uncoupled.run(0.2)
+    b = [tr.motor_neurons.index(n) for n in loco["b_class"]]
+    idle = ClosedLoop(synapse_weight_scale=0.0, gap_weight_scale=0.0).run(0.2)
+    np.testing.assert_array_equal(tr.motor_mV[:, b], idle.motor_mV[:, b])
+    coupled = ClosedLoop(tonic=loco["forward_drive"])
+    driven = coupled.run(0.2)
+    coupled.set_tonic(())
+    coupled.reset()
+    rest = coupled.run(0.2)
+    assert (driven.motor_mV[-1, b] - rest.motor_mV[-1, b]).mean() > 5.0  # the scaled gap junctions carry it

@@ -1,15 +1,18 @@
-"""Grid search of the few locomotion parameters on the ROS-free closed loop (forward drive).
+"""Grid search of the few locomotion parameters on the ROS-free closed loop.
 
-    python tools/tune_gait.py [--gain 40,-200] [--syn 0.3,1] [--gap 1] [--vth -30] [--scale 5]
-                              [--settle-s 1] [--measure-s 6] [--out tune.json]
+    python tools/tune_gait.py [--gain 300] [--coupling-gain 100,200] [--adapt-tau 0.3] [--a-gain 0]
+                              [--syn 0.1] [--gap 20] [--vth -40] [--scale 5] [--conditions forward,idle]
+                              [--settle-s 2] [--measure-s 6] [--out tune.json]
 
-Parameters searched (every combination of the comma-separated values): proprioception.gain_pA_per_rad
-(pA/rad; negative = a neuron is excited by bending away from its side, i.e. by stretch of its side),
-locomotion.synapse_weight_scale / gap_weight_scale (worm database weights) and sigmoid.v_th_mV / scale_mV
-(muscle map). Everything else comes from config/caterpillar.yaml. Each point runs the forward drive for
-settle + measure seconds and is scored by its forward speed (body lengths/s), with the wave frequency,
-lag and alternation reported alongside. Prints one JSON line per point, then the best point as the YAML
-values to record in config/caterpillar.yaml (the file is not edited).
+Parameters searched (every combination of the comma-separated values; unset ones keep the value of
+config/caterpillar.yaml): proprioception gain_pA_per_rad (own-segment adapting receptor),
+coupling_gain_pA_per_rad, adaptation_tau_s, the A-class gains (``--a-gain``: own gain; its coupling gain
+is set to 2/3 of it, as the B-class ratio), locomotion synapse_weight_scale / gap_weight_scale and the
+muscle sigmoid v_th_mV / scale_mV. Each point runs every condition (forward, backward, idle: the drives
+of the config's ``locomotion`` section) for settle + measure seconds and prints one JSON line with the
+speed, wave frequency, lag and alternation per condition. The best point is the one with the largest
+forward speed whose idle speed stays under 0.02 L/s; its values are printed as the YAML to record in
+config/caterpillar.yaml (the file is not edited).
 """
 import argparse
 import copy
@@ -20,62 +23,88 @@ import logging
 import sys
 
 from braingo_core.body import load_config
-from braingo_core.body.closed_loop import ClosedLoop, locomotion_settings, worm_database
+from braingo_core.body.closed_loop import ClosedLoop, locomotion_settings
 from braingo_core.body.gait import gait_metrics
+
+AXES = ("gain_pA_per_rad", "coupling_gain_pA_per_rad", "adaptation_tau_s", "a_gain_pA_per_rad",
+        "synapse_weight_scale", "gap_weight_scale", "v_th_mV", "scale_mV")
 
 
 def _floats(text):
     return [float(v) for v in text.split(",") if v.strip()]
 
 
-def with_values(config, gain, vth, scale):
-    """BodyConfig with the proprioceptive gain and the muscle sigmoid replaced."""
+def with_values(config, point):
+    """BodyConfig with the proprioceptive gains, adaptation and muscle sigmoid of ``point``."""
     sections = copy.deepcopy(config.sections)
-    sections["proprioception"]["gain_pA_per_rad"] = gain
-    sections["sigmoid"].update(v_th_mV=vth, scale_mV=scale)
+    proprio = sections["proprioception"]
+    for key in ("gain_pA_per_rad", "coupling_gain_pA_per_rad", "adaptation_tau_s"):
+        proprio[key] = point[key]
+    if point["a_gain_pA_per_rad"] is not None:
+        for name, entry in proprio["neurons"].items():
+            if name[1] == "A":
+                entry.update(gain_pA_per_rad=point["a_gain_pA_per_rad"],
+                             coupling_gain_pA_per_rad=point["a_gain_pA_per_rad"] * 2.0 / 3.0)
+    sections["sigmoid"].update(v_th_mV=point["v_th_mV"], scale_mV=point["scale_mV"])
     return dataclasses.replace(config, sections=sections)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--body-config", default=None, help="caterpillar.yaml (default: the package's)")
-    parser.add_argument("--gain", type=_floats, default=None, help="proprioception gains (pA/rad)")
+    parser.add_argument("--gain", type=_floats, default=None, help="own-segment receptor gains (pA/rad)")
+    parser.add_argument("--coupling-gain", type=_floats, default=None, help="coupling gains (pA/rad)")
+    parser.add_argument("--adapt-tau", type=_floats, default=None, help="receptor adaptation time constants (s)")
+    parser.add_argument("--a-gain", type=_floats, default=None, help="A-class own-segment gains (pA/rad)")
     parser.add_argument("--syn", type=_floats, default=None, help="synapse weight scales")
     parser.add_argument("--gap", type=_floats, default=None, help="gap-junction weight scales")
     parser.add_argument("--vth", type=_floats, default=None, help="muscle sigmoid thresholds (mV)")
     parser.add_argument("--scale", type=_floats, default=None, help="muscle sigmoid widths (mV)")
-    parser.add_argument("--settle-s", type=float, default=1.0)
+    parser.add_argument("--conditions", default="forward,idle", help="forward, backward, idle (comma-separated)")
+    parser.add_argument("--settle-s", type=float, default=2.0)
     parser.add_argument("--measure-s", type=float, default=6.0)
     parser.add_argument("--out", default=None, help="also write every result to this JSON file")
     opts = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     base = load_config(opts.body_config)
     loco = locomotion_settings(base)
+    proprio, sigmoid = base.sections["proprioception"], base.sections["sigmoid"]
+    drives = {"forward": loco["forward_drive"], "backward": loco["backward_drive"], "idle": []}
+    conditions = [c for c in opts.conditions.split(",") if c]
+    if unknown := sorted(set(conditions) - set(drives)):
+        parser.error(f"unknown condition(s) {unknown}; known: {sorted(drives)}")
     grid = {
-        "gain_pA_per_rad": opts.gain or [float(base.sections["proprioception"]["gain_pA_per_rad"])],
+        "gain_pA_per_rad": opts.gain or [float(proprio["gain_pA_per_rad"])],
+        "coupling_gain_pA_per_rad": opts.coupling_gain or [float(proprio.get("coupling_gain_pA_per_rad", 0.0))],
+        "adaptation_tau_s": opts.adapt_tau or [float(proprio.get("adaptation_tau_s", 0.0))],
+        "a_gain_pA_per_rad": opts.a_gain or [None],
         "synapse_weight_scale": opts.syn or [loco["synapse_weight_scale"]],
         "gap_weight_scale": opts.gap or [loco["gap_weight_scale"]],
-        "v_th_mV": opts.vth or [float(base.sections["sigmoid"]["v_th_mV"])],
-        "scale_mV": opts.scale or [float(base.sections["sigmoid"]["scale_mV"])],
+        "v_th_mV": opts.vth or [float(sigmoid["v_th_mV"])],
+        "scale_mV": opts.scale or [float(sigmoid["scale_mV"])],
     }
     results = []
-    for values in itertools.product(*grid.values()):
-        point = dict(zip(grid, values))
-        loop = ClosedLoop(database=worm_database(point["synapse_weight_scale"], point["gap_weight_scale"]),
-                          body_config=with_values(base, point["gain_pA_per_rad"], point["v_th_mV"], point["scale_mV"]),
-                          tonic=loco["forward_drive"])
-        metrics = gait_metrics(loop.run(opts.settle_s + opts.measure_s), opts.settle_s)
-        results.append({**point, **{k: round(v, 4) if isinstance(v, float) else v for k, v in metrics.items()}})
-        print(json.dumps(results[-1]), flush=True)
-    best = max(results, key=lambda r: r["speed_L_per_s"])
-    print("# best forward speed %.4f L/s; record in config/caterpillar.yaml:" % best["speed_L_per_s"])
-    print(f"#   proprioception.gain_pA_per_rad: {best['gain_pA_per_rad']}")
-    print(f"#   locomotion.synapse_weight_scale: {best['synapse_weight_scale']}, "
-          f"gap_weight_scale: {best['gap_weight_scale']}")
-    print(f"#   sigmoid.v_th_mV: {best['v_th_mV']}, scale_mV: {best['scale_mV']}")
+    for values in itertools.product(*(grid[k] for k in AXES)):
+        point = dict(zip(AXES, values))
+        loop = ClosedLoop(body_config=with_values(base, point), synapse_weight_scale=point["synapse_weight_scale"],
+                          gap_weight_scale=point["gap_weight_scale"])
+        row = dict(point)
+        for name in conditions:
+            loop.set_tonic(drives[name])
+            loop.reset()
+            metrics = gait_metrics(loop.run(opts.settle_s + opts.measure_s), opts.settle_s)
+            row[name] = {k: round(v, 4) if isinstance(v, float) else v for k, v in metrics.items()}
+        results.append(row)
+        print(json.dumps(row), flush=True)
+    eligible = [r for r in results if "idle" not in r or abs(r["idle"]["speed_L_per_s"]) < 0.02] or results
+    if "forward" in conditions:
+        best = max(eligible, key=lambda r: r["forward"]["speed_L_per_s"])
+        print(f"# best forward speed {best['forward']['speed_L_per_s']:.4f} L/s; record in config/caterpillar.yaml:")
+        for key in AXES:
+            print(f"#   {key}: {best[key]}")
     if opts.out:
         with open(opts.out, "w", encoding="utf-8") as f:
-            json.dump({"grid": grid, "results": results, "best": best}, f, indent=2)
+            json.dump({"grid": grid, "results": results}, f, indent=2)
     return 0
 
 

@@ -14,23 +14,19 @@ No oscillator or wave generator takes part: any wave comes from the network and 
 
 API
 ---
-``ClosedLoop(database=None, body_config=None, model="graded", seed=0, tonic=(), lesion=())``
-    ``database``: .braindb path (default :func:`worm_database` with the config's ``locomotion`` weight
-    scales); ``body_config``: BodyConfig, YAML path or None; ``tonic``: ``["AVBL:30", ...]`` items;
-    ``lesion``: neuron names silenced.
+``ClosedLoop(database=None, body_config=None, model="graded", seed=0, tonic=(), lesion=(),
+synapse_weight_scale=None, gap_weight_scale=None)``
+    ``database``: .braindb path (default the bundled worm); ``body_config``: BodyConfig, YAML path or None;
+    ``tonic``: ``["AVBL:100", ...]`` items; ``lesion``: neuron names silenced; the weight scales go to the
+    Simulation config (default: the config's ``locomotion`` section).
     ``set_tonic(items)``, ``set_lesion(names)``: change the drive / lesions between calls (the runtime switch).
     ``run(duration_s) -> LoopTrace`` (advances whole control periods); ``reset()``.
 ``LoopTrace`` (NamedTuple): per-period arrays ``t_s`` [k], ``joint_rad`` [k, n_joints], ``head_xy_m`` [k, 2],
     ``com_xy_m`` [k, 2], ``motor_mV`` [k, n_motor], and ``motor_neurons``, ``joint_names``,
     ``body_length_m``; ``concat(traces)`` joins consecutive runs.
-``worm_database(synapse_weight_scale=1.0, gap_weight_scale=1.0, cache_dir=None) -> Path``
-    The bundled worm database, or a cached copy built by the BAAIWorm loader with every chemical synapse
-    weight / gap-junction conductance multiplied by the scales.
 ``locomotion_settings(config) -> dict``
     The ``locomotion`` section of config/caterpillar.yaml with its defaults.
 """
-import logging
-import os
 from pathlib import Path
 from typing import NamedTuple
 
@@ -44,8 +40,6 @@ from braingo_core.body.proprioception import ProprioceptionMap
 from braingo_core.errors import BodyError
 from braingo_core.sim import Simulation
 from braingo_core.sim.stimulus_spec import name_index, parse_neuron_list, parse_tonic_stimulus
-
-log = logging.getLogger(__name__)
 
 #: Defaults of the ``locomotion`` section (config/caterpillar.yaml documents each key).
 LOCOMOTION_DEFAULTS = {
@@ -74,31 +68,6 @@ def locomotion_settings(config=None):
     return out
 
 
-def worm_database(synapse_weight_scale=1.0, gap_weight_scale=1.0, cache_dir=None):
-    """Path of the worm database with scaled chemical-synapse weights and gap-junction conductances.
-
-    Scales of 1 give the bundled database itself; others a copy built once by the BAAIWorm loader
-    (``cnt_info.syn_weight`` and ``gj_weight_uS`` multiplied) and cached next to it.
-    """
-    from braingo_core.loaders.baaiworm import BAAIWormLoader, bundled_data_dir, bundled_database
-
-    base = bundled_database(cache_dir)
-    if synapse_weight_scale == 1.0 and gap_weight_scale == 1.0:
-        return base
-    if min(synapse_weight_scale, gap_weight_scale) < 0:
-        raise BodyError(f"weight scales must be >= 0, got {synapse_weight_scale}, {gap_weight_scale}")
-    path = base.with_name(f"{base.stem}-syn{synapse_weight_scale:g}-gap{gap_weight_scale:g}.braindb")
-    if not path.exists():
-        loader = BAAIWormLoader.load_from_dir(bundled_data_dir())
-        loader.cnt_info["syn_weight"] *= synapse_weight_scale
-        loader.cnt_info["gj_weight_uS"] *= gap_weight_scale
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        loader.into_braindb(tmp)
-        os.replace(tmp, path)
-        log.info("built %s", path)
-    return path
-
-
 class LoopTrace(NamedTuple):
     """Per-control-period record of a closed-loop run (state after each period)."""
     t_s: np.ndarray          # float64[k] sim time at the end of each period
@@ -121,13 +90,18 @@ class LoopTrace(NamedTuple):
 class ClosedLoop:
     """Brain + muscles + body + proprioception without ROS (see the module docstring)."""
 
-    def __init__(self, database=None, body_config=None, model="graded", seed=0, tonic=(), lesion=()):
+    def __init__(self, database=None, body_config=None, model="graded", seed=0, tonic=(), lesion=(),
+                 synapse_weight_scale=None, gap_weight_scale=None):
         self.config = body_config if isinstance(body_config, BodyConfig) else load_config(body_config)
         cfg = self.config
+        loco = locomotion_settings(cfg)
+        scales = {"synapse_weight_scale": loco["synapse_weight_scale"] if synapse_weight_scale is None
+                  else synapse_weight_scale,
+                  "gap_weight_scale": loco["gap_weight_scale"] if gap_weight_scale is None else gap_weight_scale}
         if database is None:
-            loco = locomotion_settings(cfg)
-            database = worm_database(loco["synapse_weight_scale"], loco["gap_weight_scale"])
-        self.sim = Simulation(str(database), config={"model": model, "seed": int(seed)})
+            from braingo_core.loaders.baaiworm import bundled_database
+            database = bundled_database()
+        self.sim = Simulation(str(database), config={"model": model, "seed": int(seed), **scales})
         md = self.sim.db.metadata
         self._index = name_index(self.sim.db.get_all_neuron_names())
         self.motor_neurons = tuple(md["motor_neurons"])
