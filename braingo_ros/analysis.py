@@ -3,6 +3,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from braingo_core.body.gait import wave_frequency_Hz
 from braingo_ros.recording import read_topics
 
 TOPICS = {
@@ -54,43 +55,6 @@ def load_run(mcap_path):
     )
 
 
-def wave_frequency_Hz(t_s, angles_rad, min_amplitude_rad=0.01, min_cycles=2.0, min_peak_ratio=4.0):
-    """Dominant bending frequency: the peak of the joint-angle power spectrum averaged over joints.
-
-    Parameters
-    ----------
-    t_s : float64[k]
-        Sample times (s), uniformly spaced.
-    angles_rad : float64[k, n_joints]
-    min_amplitude_rad : float
-        Below this standard deviation (rad) the body does not bend: no frequency.
-    min_cycles : float
-        The peak must fit at least this many cycles in the record.
-    min_peak_ratio : float
-        The peak power must exceed this multiple of the mean spectral power.
-
-    Returns
-    -------
-    float or None
-        Frequency (Hz), or None when no clear periodic wave is present.
-    """
-    if len(t_s) < 8 or angles_rad.size == 0:
-        return None
-    x = angles_rad - angles_rad.mean(axis=0)
-    if x.std() < min_amplitude_rad:
-        return None
-    dt = float(np.median(np.diff(t_s)))
-    power = (np.abs(np.fft.rfft(x * np.hanning(len(x))[:, None], axis=0)) ** 2).mean(axis=1)
-    freqs = np.fft.rfftfreq(len(x), dt)
-    band = freqs >= min_cycles / (len(x) * dt)
-    if not band.any():
-        return None
-    peak = np.argmax(np.where(band, power, 0.0))
-    if power[peak] < min_peak_ratio * power[band].mean():
-        return None
-    return float(freqs[peak])
-
-
 def summarize(run, body_length_m, wall_s, dropped_periods, latency_ms=None):
     """Run summary (JSON-serialisable dict).
 
@@ -119,7 +83,8 @@ def summarize(run, body_length_m, wall_s, dropped_periods, latency_ms=None):
         "head_displacement_m": displacement_m,
         "distance_body_lengths": displacement_m / body_length_m,
         "head_path_body_lengths": path_m / body_length_m,
-        "wave_frequency_Hz": wave_frequency_Hz(run.joint_t_s, run.joint_position_rad),
+        "wave_frequency_Hz": (wave_frequency_Hz(run.joint_t_s, run.joint_position_rad)
+                              if len(run.joint_t_s) >= 2 and run.joint_position_rad.size else None),
         "max_abs_joint_angle_rad": float(np.abs(run.joint_position_rad).max()) if run.joint_position_rad.size else 0.0,
         "messages": {"joint_states": len(run.joint_t_s), "odom": len(run.odom_t_s), "motor_voltages": len(run.motor_mV),
                      "muscle_activation": len(run.activation), "effort_commands": len(run.effort_Nm)},

@@ -8,24 +8,25 @@ Subscribes
     /caterpillar_effort_controller/commands (std_msgs/Float64MultiArray): joint efforts (N m), joint order
     of config/caterpillar.yaml; wrong length or non-finite values are logged and dropped.
 Parameters (see ``PARAMS``)
-    body_config, lock_step, command_timeout_s, first_command_timeout_s, duration_s, stats_path, min_subscribers.
+    body_config, lock_step, command_timeout_s, first_command_timeout_s, duration_s, stats_path, min_subscribers,
+    connect_settle_s.
 
 Stepping: with ``lock_step`` the body publishes the state of period k and advances to k+1 when the
 (k+1)-th effort command has arrived, or after ``command_timeout_s`` (wall clock) with the efforts it
 holds, counting a dropped period; commands are matched by count, so a late command is absorbed rather
-than shifting every later period. Stepping starts once every loop topic has a publisher and
-``min_subscribers`` subscribers. Without ``lock_step`` the body advances one period per wall-clock period.
+than shifting every later period. Stepping starts once every loop topic has had a publisher and
+``min_subscribers`` subscribers for ``connect_settle_s``: this node sees a new subscriber before the other
+publishers of the loop have matched it, and a volatile message sent before that match is lost, which would
+cost a dropped period. Without ``lock_step`` the body advances one period per wall-clock period.
 """
 import json
 import time
 
 import numpy as np
-import rclpy
 from builtin_interfaces.msg import Time
 from nav_msgs.msg import Odometry
 from rclpy.clock import Clock as RclClock
 from rclpy.clock import ClockType
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import JointState
@@ -35,6 +36,7 @@ from braingo_core.body.physics import CaterpillarBody
 from braingo_core.storage.atomic import atomic_open
 from braingo_ros import params
 from braingo_ros.params import Spec
+from braingo_ros.spinning import run_node
 
 PARAMS = {
     "body_config": Spec("", "caterpillar.yaml path; empty = the package's", read_only=True),
@@ -46,6 +48,8 @@ PARAMS = {
                        read_only=True),
     "min_subscribers": Spec(1, "lock-step starts when every loop topic has this many subscribers",
                             read_only=True),
+    "connect_settle_s": Spec(0.5, "lock-step: wall time the loop must stay connected before the first step (s)",
+                             read_only=True),
 }
 COMMAND_TOPIC = "/caterpillar_effort_controller/commands"
 #: Topics that must be connected before lock-step stepping starts (publisher and subscribers).
@@ -70,6 +74,8 @@ class BodySimNode(Node):
         self._first_timeout_s = p["first_command_timeout_s"]
         self._stats_path = p["stats_path"]
         self._min_subscribers = p["min_subscribers"]
+        self._settle_s = p["connect_settle_s"]
+        self._connected_at = None
         period = self.body.control_period_s
         self._target_periods = int(round(p["duration_s"] / period)) if p["duration_s"] > 0 else None
         self.periods = self.commands = self.dropped_periods = 0
@@ -101,14 +107,26 @@ class BodySimNode(Node):
         return params.result()
 
     def _loop_connected(self):
-        return all(self.count_publishers(t) >= 1 and self.count_subscribers(t) >= self._min_subscribers
-                   for t in LOOP_TOPICS)
+        # The graph's counts can run ahead of DDS matching; for its own topics the body counts matched readers.
+        n = self._min_subscribers
+        own = (self._joint_pub, self._odom_pub, self._clock_pub)
+        return all(pub.get_subscription_count() >= n for pub in own) and all(
+            self.count_publishers(t) >= 1 and self.count_subscribers(t) >= n for t in LOOP_TOPICS)
+
+    def _settled(self):
+        """True once the loop has been connected for ``connect_settle_s`` without interruption."""
+        if not self._loop_connected():
+            self._connected_at = None
+            return False
+        if self._connected_at is None:
+            self._connected_at = time.perf_counter()
+        return time.perf_counter() - self._connected_at >= self._settle_s
 
     def _on_timer(self):
         if self.finished:
             return
         if not self.started:
-            if self._lock_step and not self._loop_connected():
+            if self._lock_step and not self._settled():
                 return
             self.started, self._wall_start = True, time.perf_counter()
             self._publish_state()
@@ -192,11 +210,7 @@ class BodySimNode(Node):
 
 
 def main(args=None):
-    try:
-        with rclpy.init(args=args):
-            rclpy.spin(BodySimNode())
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
+    run_node(BodySimNode, args)
 
 
 if __name__ == "__main__":

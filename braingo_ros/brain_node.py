@@ -22,8 +22,6 @@ advances one period per tick; with it true every /brain/stimulus message advance
 import time
 
 import numpy as np
-import rclpy
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from geometry_msgs.msg import Point
 from std_msgs.msg import ColorRGBA, Float64MultiArray
@@ -34,6 +32,7 @@ from braingo_core.sim import Simulation
 from braingo_core.sim.stimulus_spec import name_index, parse_neuron_list, parse_tonic_stimulus
 from braingo_ros import params
 from braingo_ros.params import Spec
+from braingo_ros.spinning import run_node
 from braingo_ros.snapshots import latest_snapshot, save_rolling
 
 PARAMS = {
@@ -77,12 +76,12 @@ class BrainNode(Node):
         self._index = name_index(self.sim.db.get_all_neuron_names())
         self._period_ticks = max(1, int(round(p["control_period_s"] * 1e3 / self.sim.dt_ms)))
         self._input_pA = np.zeros(self.sim.n_neurons)
-        self._all_ids = np.arange(self.sim.n_neurons, dtype=np.int64)
         self._lesioned = np.zeros(0, dtype=np.int64)
         self._stimulus_ids = np.zeros(0, dtype=np.int64)
         self._stimulus_pA, self._stimulus_time = None, None
         neurons = self.sim.db.neuron_attrs
         self._soma_um = np.stack([neurons["x_um"], neurons["y_um"], neurons["z_um"]], axis=1).astype(np.float64)
+        self._step_on_stimulus = p["step_on_stimulus"]
         self.paused = False
         self.rtf = None
         self.periods = 0
@@ -136,6 +135,8 @@ class BrainNode(Node):
             self._stimulus_ids, self._stimulus_pA = parsed["stimulus"], None
         self._motor_ids = parsed["motor"]
         self._tonic_ids, self._tonic_pA = parsed["tonic"]
+        # Only these neurons get a current; set_inputs checks every id in Python, so the rest are cleared at once.
+        self._input_ids = np.unique(np.concatenate([self._tonic_ids, self._stimulus_ids]).astype(np.int64))
         if len(self._lesioned):
             self.sim.restore(self._lesioned)
         self._lesioned = parsed["lesion"]
@@ -146,7 +147,7 @@ class BrainNode(Node):
         self._snapshot_ticks = int(round(p["snapshot_period_s"] * 1e3 / self.sim.dt_ms))
         self._snapshot_dir, self._snapshot_keep = p["snapshot_dir"], p["snapshot_keep"]
         self._snapshot_path = p["snapshot_path"]
-        self._marker_frame, self._marker_scale = p["marker_frame_id"], p["marker_scale_m_per_um"]
+        self._marker = self._marker_template(p["marker_frame_id"], p["marker_scale_m_per_um"])
 
     def _on_stimulus(self, msg):
         data = np.asarray(msg.data, dtype=np.float64)
@@ -156,7 +157,7 @@ class BrainNode(Node):
                 f"expected {self._stimulus_ids.size} finite currents", throttle_duration_sec=2.0)
         else:
             self._stimulus_pA, self._stimulus_time = data, self.get_clock().now()
-        if self.get_parameter("step_on_stimulus").value:
+        if self._step_on_stimulus:
             self.advance()
 
     def advance(self):
@@ -169,7 +170,8 @@ class BrainNode(Node):
                 age_s = (self.get_clock().now() - self._stimulus_time).nanoseconds * 1e-9
                 if age_s <= self._stimulus_timeout_s:
                     np.add.at(self._input_pA, self._stimulus_ids, self._stimulus_pA)
-            self.sim.set_inputs(self._all_ids, self._input_pA)
+            self.sim.clear_stimulus()
+            self.sim.set_inputs(self._input_ids, self._input_pA[self._input_ids])
             self.sim.run(self._period_ticks)
             self._track_rtf(time.perf_counter() - started)
             if self._snapshot_ticks and self.sim.tick >= self._next_snapshot_tick + self._snapshot_ticks:
@@ -197,17 +199,22 @@ class BrainNode(Node):
                     throttle_duration_sec=5.0)
             window[:] = [0, 0.0]
 
-    def _markers(self, v_mV):
+    def _marker_template(self, frame_id, scale_m_per_um):
+        """The sphere list with the (static) soma positions; :meth:`_markers` only recolours it."""
         marker = Marker(type=Marker.SPHERE_LIST, action=Marker.ADD, ns="neurons", id=0)
-        marker.header.frame_id = self._marker_frame
-        marker.header.stamp = self.get_clock().now().to_msg()
-        marker.scale.x = marker.scale.y = marker.scale.z = 3.0 * self._marker_scale
+        marker.header.frame_id = frame_id
+        marker.scale.x = marker.scale.y = marker.scale.z = 3.0 * scale_m_per_um
         marker.pose.orientation.w = 1.0
-        xyz_m = self._soma_um * self._marker_scale
-        marker.points = [Point(x=x, y=y, z=z) for x, y, z in xyz_m.tolist()]
+        marker.points = [Point(x=x, y=y, z=z) for x, y, z in (self._soma_um * scale_m_per_um).tolist()]
+        marker.colors = [ColorRGBA(g=0.2, a=1.0) for _ in range(len(self._soma_um))]
+        return marker
+
+    def _markers(self, v_mV):
+        marker = self._marker
+        marker.header.stamp = self.get_clock().now().to_msg()
         low, high = V_COLOUR_RANGE_mV
-        level = np.clip((v_mV - low) / (high - low), 0.0, 1.0).tolist()
-        marker.colors = [ColorRGBA(r=c, g=0.2, b=1.0 - c, a=1.0) for c in level]
+        for colour, c in zip(marker.colors, np.clip((v_mV - low) / (high - low), 0.0, 1.0).tolist()):
+            colour.r, colour.b = c, 1.0 - c
         return MarkerArray(markers=[marker])
 
     def _on_save_snapshot(self, _request, response):
@@ -238,11 +245,7 @@ def _bundled_database():
 
 
 def main(args=None):
-    try:
-        with rclpy.init(args=args):
-            rclpy.spin(BrainNode())
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
+    run_node(BrainNode, args)
 
 
 if __name__ == "__main__":

@@ -5,8 +5,10 @@
 The nodes and parameters are those of launch/caterpillar_sim.launch.py (:mod:`braingo_ros.launch_description`):
 sim time from body_sim_node, lock-step stepping (the body advances one control period when the effort
 command for it has arrived, else after ``command_timeout_s`` counting a dropped period), so the same
-command line gives the same trajectory. ``--in-process`` runs every node in one MultiThreadedExecutor
-(like a component container); ``--processes`` starts each as a child process. Writes runs/<timestamp>/:
+command line gives the same trajectory. ``--in-process`` runs every node in one executor thread (like a
+component container); ``--processes`` starts each as a child process. Both use rclpy's EventsExecutor
+(:mod:`braingo_ros.spinning`); with ``--processes`` the body starts last, once the recorder has matched the
+other nodes' outputs (a message sent before that is lost to it). Writes runs/<timestamp>/:
 recording.mcap (rosbag2-compatible), parameters.yaml, body_stats.json, summary.json and PNG plots.
 """
 import argparse
@@ -22,7 +24,6 @@ from importlib import import_module
 
 import rclpy
 import yaml
-from rclpy.executors import MultiThreadedExecutor
 from rclpy.node import Node
 from rosgraph_msgs.msg import Clock
 from tqdm import tqdm
@@ -31,6 +32,7 @@ from braingo_ros import launch_description, params
 from braingo_ros.analysis import load_run, summarize
 from braingo_ros.plots import write_plots
 from braingo_ros.recording import LOOP_TOPICS, TopicRecorder
+from braingo_ros.spinning import make_executor, spin
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +43,10 @@ NODE_CLASSES = {
     "sensor_node": "braingo_ros.sensor_node:SensorNode",
     "body_sim_node": "braingo_ros.body_sim_node:BodySimNode",
 }
+
+#: Loop topics published by the brain, muscle and sensor nodes (the body publishes the rest).
+NODE_OUTPUTS = ("/brain/stimulus", "/brain/motor_voltages", "/muscles/activation",
+                "/caterpillar_effort_controller/commands")
 
 
 def build_parser():
@@ -73,6 +79,8 @@ def node_specs(args, run_dir):
     body = {"duration_s": float(args.duration), "stats_path": os.path.abspath(os.path.join(run_dir, "body_stats.json"))}
     if args.command_timeout is not None:
         body["command_timeout_s"] = float(args.command_timeout)
+    if args.record:
+        body["min_subscribers"] = 2     # the recorder too must be connected before the first state is published
     config = launch_description.load_config(args.config)
     return launch_description.nodes("sim", {"brain_node": brain, "muscle_node": muscle, "body_sim_node": body},
                                     with_config=True, config=config)
@@ -121,6 +129,31 @@ def _stop_processes(children):
         log.close()
 
 
+def _await_matched(recorder, children, deadline, run_dir):
+    """Wait until the recorder is matched to the child nodes' loop outputs. A message sent before its
+    writer has matched a (volatile) reader is lost to it, so the body, whose first state starts the loop,
+    is started only then."""
+    subscriptions = [s for s in recorder.subscriptions if s.topic_name in NODE_OUTPUTS]
+    while not all(s.get_publisher_count() >= 1 for s in subscriptions):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the nodes' topics {NODE_OUTPUTS} did not appear (logs in {run_dir})")
+        if any(proc.poll() is not None for proc, _log in children):
+            raise RuntimeError(f"a node exited early; logs in {run_dir}")
+        time.sleep(0.05)
+
+
+def _await_final_state(recorder, stats_path, timeout_s=5.0):
+    """Wait until ``recorder`` holds every state the body published: the last one may still be queued."""
+    with open(stats_path, encoding="utf-8") as f:
+        states = json.load(f)["periods"] + 1
+    deadline = time.monotonic() + timeout_s
+    while min(recorder.message_counts.get(t, 0) for t in ("/joint_states", "/odom")) < states:
+        if time.monotonic() > deadline:
+            logger.warning("the recording lacks some of the %d body states", states)
+            return
+        time.sleep(0.01)
+
+
 def run(args):
     """Run the closed loop; returns the summary dict (or the body statistics with ``--no-record``)."""
     run_dir = base = os.path.join(args.out, time.strftime("%Y%m%d-%H%M%S"))
@@ -137,23 +170,28 @@ def run(args):
 
     children, nodes = [], []
     with rclpy.init():
-        executor = MultiThreadedExecutor()
+        executor = make_executor()
         progress = Progress()
         executor.add_node(progress)
         recorder = None
         if args.record:
             recorder = TopicRecorder(os.path.join(run_dir, "recording.mcap"), LOOP_TOPICS)
             executor.add_node(recorder)
-        if args.processes:
-            children = _start_processes(specs, params_file, run_dir)
-        else:
+        if not args.processes:
             for spec in specs:
                 nodes.append(_make_node(spec.executable, spec.parameters))
                 executor.add_node(nodes[-1])
-        spinner = threading.Thread(target=executor.spin, daemon=True)
+        stop = threading.Event()
+        spinner = threading.Thread(target=spin, args=(executor, stop), daemon=True)
         spinner.start()
         started = time.monotonic()
         try:
+            if args.processes:
+                body = [s for s in specs if s.executable == "body_sim_node"]
+                children = _start_processes([s for s in specs if s not in body], params_file, run_dir)
+                if recorder:
+                    _await_matched(recorder, children, started + timeout_s, run_dir)
+                children += _start_processes(body, params_file, run_dir)
             with tqdm(total=args.duration, unit="sim s", disable=not args.progress,
                       bar_format="{l_bar}{bar}| {n:.2f}/{total:.2f} sim s [{elapsed}<{remaining}]") as bar:
                 while not os.path.exists(stats_path):
@@ -165,8 +203,12 @@ def run(args):
                     bar.update(min(progress.sim_s, args.duration) - bar.n)
                     time.sleep(0.05)
                 bar.update(args.duration - bar.n)
+            if recorder:
+                _await_final_state(recorder, stats_path)
         finally:
             _stop_processes(children)
+            stop.set()
+            spinner.join()
             executor.shutdown()
             for node in nodes + [progress] + ([recorder] if recorder else []):
                 node.destroy_node()

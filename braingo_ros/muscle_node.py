@@ -14,8 +14,6 @@ One effort command is published per motor-voltage message (lock-step friendly), 
 commands from the watchdog timer while no voltages newer than ``watchdog_ms`` (node clock) arrived.
 """
 import numpy as np
-import rclpy
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from std_msgs.msg import Float64MultiArray
 
@@ -24,6 +22,7 @@ from braingo_core.body.muscles import CnnMuscleMap, SigmoidMuscleMap, muscles_to
 from braingo_core.storage import BrainDB
 from braingo_ros import params
 from braingo_ros.params import Spec
+from braingo_ros.spinning import run_node
 
 PARAMS = {
     "map": Spec("sigmoid", "muscle map: sigmoid (neuron->muscle table) or cnn (Conv1d over voltage history)",
@@ -87,8 +86,8 @@ class MuscleNode(Node):
 
     def _publish(self, activation, effort_Nm):
         effort_Nm = np.clip(np.nan_to_num(effort_Nm, nan=0.0, posinf=0.0, neginf=0.0), -self._limit_Nm, self._limit_Nm)
+        self._effort_pub.publish(Float64MultiArray(data=effort_Nm.tolist()))  # first: the body waits for it
         self._activation_pub.publish(Float64MultiArray(data=np.clip(activation, 0.0, 1.0).tolist()))
-        self._effort_pub.publish(Float64MultiArray(data=effort_Nm.tolist()))
 
     def _on_watchdog(self):
         # One zero command on the transition to stale voltages: the effort controller holds it. Before the
@@ -120,11 +119,7 @@ def _build_map(p, body_config):
 
 
 def main(args=None):
-    try:
-        with rclpy.init(args=args):
-            rclpy.spin(MuscleNode())
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
+    run_node(MuscleNode, args)
 
 
 if __name__ == "__main__":

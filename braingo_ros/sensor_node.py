@@ -11,9 +11,7 @@ Parameters (see ``PARAMS``)
     body_config.
 """
 import numpy as np
-import rclpy
 from nav_msgs.msg import Odometry
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64MultiArray
@@ -22,6 +20,7 @@ from braingo_core.body import load_config
 from braingo_core.body.proprioception import ProprioceptionMap
 from braingo_ros import params
 from braingo_ros.params import Spec
+from braingo_ros.spinning import run_node
 
 PARAMS = {
     "body_config": Spec("", "caterpillar.yaml path; empty = the package's", read_only=True),
@@ -65,11 +64,7 @@ class SensorNode(Node):
 
 
 def main(args=None):
-    try:
-        with rclpy.init(args=args):
-            rclpy.spin(SensorNode())
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
+    run_node(SensorNode, args)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@ import time
 
 import rclpy
 from rclpy.context import Context
-from rclpy.executors import SingleThreadedExecutor
+
+from braingo_ros.spinning import make_executor
 
 
 @contextlib.contextmanager
@@ -29,7 +30,5 @@ def spin_until(executor, predicate, timeout_s=60.0):
 
 
 def executor_for(context, *nodes):
-    executor = SingleThreadedExecutor(context=context)
-    for node in nodes:
-        executor.add_node(node)
-    return executor
+    """The executor the node executables and bringup use, on ``context``, with ``nodes`` added."""
+    return make_executor(*nodes, context=context)
