@@ -8,7 +8,8 @@ with every B-class lesioned, forward drive with every D-class lesioned, and forw
 backward drive at run time. Prints one JSON line: forward_L_per_s, backward_L_per_s (> 0 = moving
 backward), idle_L_per_s, lesion_B_ratio (forward speed without B-class / intact; None when the intact
 loop does not move forward), wave_hz, lag_forward, lag_backward (s, > 0 = head-to-tail wave), switch_s
-(reversal after the switch, None if none within the measured time), and per condition the full metrics
+(reversal after the switch: the 1 s mean speed backward reaches 0.05 L/s, the backward target, and stays
+there for another second; None if it never does), and per condition the full metrics
 (wavelength in body lengths, dorsoventral alternation, amplitude). ``--figures`` writes a kymograph +
 head trajectory PNG per condition.
 """
@@ -21,6 +22,9 @@ import time
 
 from braingo_core.body.closed_loop import ClosedLoop, LoopTrace, locomotion_settings
 from braingo_core.body.gait import gait_metrics, plot_gait, reversal_time_s
+
+
+BACKWARD_TARGET_L_PER_S = 0.05
 
 
 def _round(d):
@@ -65,7 +69,9 @@ def main(argv=None):
     before = loop.run(settle + measure / 2)
     loop.set_tonic(loco["backward_drive"])
     trace = LoopTrace.concat([before, loop.run(measure / 2)])
-    switch_s = reversal_time_s(trace.t_s, trace.head_xy_m, trace.com_xy_m, trace.body_length_m, before.t_s[-1])
+    # a reversal is a backward crawl at the issue's backward target, held for a second; not a drift
+    switch_s = reversal_time_s(trace.t_s, trace.head_xy_m, trace.com_xy_m, trace.body_length_m, before.t_s[-1],
+                               min_speed_L_per_s=BACKWARD_TARGET_L_PER_S)
     if opts.figures:
         plot_gait(trace, os.path.join(opts.figures, "switch.png"), settle, title="forward -> backward drive")
 

@@ -11,7 +11,8 @@ Services
     /brain/reset (std_srvs/Trigger): reset the state (lesions and tonic stimulus stay).
     /brain/pause (std_srvs/SetBool): pause (true) or resume (false) integration.
 Parameters (see ``PARAMS``)
-    database, model, seed, control_period_s, step_on_stimulus, publish_rate_hz, motor_neurons,
+    database, model, seed, synapse_weight_scale, gap_weight_scale, control_period_s, step_on_stimulus,
+    publish_rate_hz, motor_neurons,
     stimulus_neurons, stimulus_timeout_s, tonic_stimulus, lesion, snapshot_path, snapshot_dir,
     snapshot_period_s, snapshot_keep, resume_from, marker_frame_id, marker_scale_m_per_um.
 
@@ -39,6 +40,8 @@ PARAMS = {
     "database": Spec("", "path of the .braindb; empty = the bundled C. elegans database", read_only=True),
     "model": Spec("graded", "neuron model: graded (fast), celegans (16 channels), empty = each neuron type's own", read_only=True),
     "seed": Spec(0, "random seed of the simulation", read_only=True),
+    "synapse_weight_scale": Spec(1.0, "factor on every chemical-synapse weight of the database", read_only=True),
+    "gap_weight_scale": Spec(1.0, "factor on every gap-junction conductance of the database", read_only=True),
     "control_period_s": Spec(0.01, "simulated time advanced per step (s)", read_only=True),
     "step_on_stimulus": Spec(False, "advance one period per /brain/stimulus message (lock-step)", read_only=True),
     "publish_rate_hz": Spec(10.0, "rate of /brain/voltages and /brain/activity_markers (Hz, sim time)"),
@@ -67,7 +70,9 @@ class BrainNode(Node):
         params.declare(self, PARAMS)
         p = params.values(self, PARAMS)
         self.sim = Simulation(str(p["database"] or _bundled_database()),
-                              config={"model": p["model"] or None, "seed": p["seed"]})
+                              config={"model": p["model"] or None, "seed": p["seed"],
+                                      "synapse_weight_scale": float(p["synapse_weight_scale"]),
+                                      "gap_weight_scale": float(p["gap_weight_scale"])})
         # Compile/load the kernels now, not inside the first control period (that would stall the loop).
         self.get_logger().info(f"simulator kernels ready in {self.sim.warm_up():.1f} s")
         if p["resume_from"]:

@@ -1,6 +1,7 @@
 """Closed-loop bring-up without ``ros2 launch``: body_sim + brain + muscle + sensor for ``--duration`` s of sim time.
 
     python -m braingo_ros.bringup --duration 10 [--in-process | --processes] [--database PATH] [--model graded]
+                                 [--tonic NAME:pA ...] [--switch-at S [--switch-tonic NAME:pA ...]]
 
 The nodes and parameters are those of launch/caterpillar_sim.launch.py (:mod:`braingo_ros.launch_description`):
 sim time from body_sim_node, lock-step stepping (the body advances one control period when the effort
@@ -10,6 +11,8 @@ component container); ``--processes`` starts each as a child process. Both use r
 (:mod:`braingo_ros.spinning`); with ``--processes`` the body starts last, once the recorder has matched the
 other nodes' outputs (a message sent before that is lost to it). Writes runs/<timestamp>/:
 recording.mcap (rosbag2-compatible), parameters.yaml, body_stats.json, summary.json and PNG plots.
+``--switch-at S`` sets the brain's ``tonic_stimulus`` parameter to ``--switch-tonic`` (default: none) once sim
+time reaches S, through the parameter service, as ``ros2 param set /brain_node tonic_stimulus ...`` would.
 """
 import argparse
 import json
@@ -25,6 +28,8 @@ from importlib import import_module
 import rclpy
 import yaml
 from rclpy.node import Node
+from rclpy.parameter import Parameter
+from rclpy.parameter_client import AsyncParameterClient
 from rosgraph_msgs.msg import Clock
 from tqdm import tqdm
 
@@ -60,6 +65,10 @@ def build_parser():
     parser.add_argument("--model", default=None, help="neuron model: graded or celegans (default: config)")
     parser.add_argument("--seed", type=int, default=None, help="simulation seed (default: config)")
     parser.add_argument("--tonic", nargs="*", default=None, metavar="NAME:pA", help="brain tonic_stimulus")
+    parser.add_argument("--switch-at", type=float, default=None, metavar="S",
+                        help="at this sim time set the brain's tonic_stimulus to --switch-tonic (ROS parameter)")
+    parser.add_argument("--switch-tonic", nargs="*", default=[], metavar="NAME:pA",
+                        help="tonic_stimulus after --switch-at (default none: the drive stops)")
     parser.add_argument("--muscle-map", choices=("sigmoid", "cnn"), default=None, help="muscle_node map")
     parser.add_argument("--config", default=None, help="parameter YAML (default config/braingo.yaml)")
     parser.add_argument("--command-timeout", type=float, default=None,
@@ -87,15 +96,37 @@ def node_specs(args, run_dir):
 
 
 class Progress(Node):
-    """Follows /clock for the progress bar."""
+    """Follows /clock for the progress bar; optionally switches the brain's drive at a sim time.
 
-    def __init__(self, **kwargs):
+    ``switch``: ``(sim s, [NAME:pA, ...])``: once /clock passes that time, the brain node's
+    ``tonic_stimulus`` parameter is set through its parameter service (as ``ros2 param set`` would);
+    ``switched_at_s`` records the sim time the brain accepted it.
+    """
+
+    def __init__(self, switch=None, **kwargs):
         super().__init__("braingo_bringup", **kwargs)
         self.sim_s = 0.0
+        self.switch = switch
+        self.switched_at_s = None
+        self._request = None
+        self._brain = AsyncParameterClient(self, "brain_node") if switch else None
         self.create_subscription(Clock, "/clock", self._on_clock, 10)
 
     def _on_clock(self, msg):
         self.sim_s = msg.clock.sec + 1e-9 * msg.clock.nanosec
+        if self.switch and self._request is None and self.sim_s >= self.switch[0]:
+            tonic = Parameter("tonic_stimulus", Parameter.Type.STRING_ARRAY, list(self.switch[1]))
+            self._request = self._brain.set_parameters([tonic])
+            self._request.add_done_callback(self._on_switched)
+
+    def _on_switched(self, future):
+        results = future.result().results
+        if results and results[0].successful:
+            self.switched_at_s = self.sim_s
+            self.get_logger().info(f"tonic_stimulus -> {list(self.switch[1])} at {self.sim_s:.2f} s sim time")
+        else:
+            self.get_logger().error(f"brain_node refused tonic_stimulus {list(self.switch[1])}: "
+                                    f"{results[0].reason if results else 'no answer'}")
 
 
 def _make_node(executable, parameters):
@@ -171,7 +202,7 @@ def run(args):
     children, nodes = [], []
     with rclpy.init():
         executor = make_executor()
-        progress = Progress()
+        progress = Progress(switch=None if args.switch_at is None else (args.switch_at, args.switch_tonic))
         executor.add_node(progress)
         recorder = None
         if args.record:
@@ -221,6 +252,9 @@ def run(args):
     run_series = load_run(os.path.join(run_dir, "recording.mcap"))
     summary = summarize(run_series, stats["body_length_m"], stats["wall_s"], stats["dropped_periods"],
                         stats.get("latency_ms"))
+    if args.switch_at is not None:
+        summary["switch"] = {"at_s": args.switch_at, "tonic_stimulus": list(args.switch_tonic),
+                             "accepted_at_s": progress.switched_at_s}
     summary.update({"control_periods": stats["periods"], "run_dir": run_dir, "mode": "processes" if args.processes else "in-process",
                     "plots": [os.path.basename(p) for p in
                               write_plots(run_series, run_dir, stats["control_period_s"],

@@ -2,7 +2,9 @@
 
 launch/*.launch.py turn :func:`nodes` into ``launch_ros.actions.Node`` actions; ``braingo_ros.bringup``
 starts the same list in one process or as child processes. Parameters: the node's block of
-config/braingo.yaml, then the setup's overrides (sim time, lock-step), then the caller's.
+config/braingo.yaml, then what config/caterpillar.yaml decides for the brain (its stimulus order, the
+network's weight scales and the forward-crawl drive: :func:`brain_parameters`), then the setup's overrides
+(sim time, lock-step), then the caller's.
 """
 import os
 import sys
@@ -11,6 +13,7 @@ from typing import NamedTuple
 import yaml
 
 from braingo_core.body import load_config as load_body_config
+from braingo_core.body.closed_loop import locomotion_settings
 from braingo_core.body.proprioception import ProprioceptionMap
 
 PACKAGE = "braingo_ros"
@@ -103,13 +106,24 @@ def nodes(setup, overrides=None, with_config=False, config=None):
     for name in SETUPS[setup]:
         parameters = dict(config.get(name, {})) if with_config else {}
         if name == "brain_node":
-            # The brain reads /brain/stimulus in the order the sensor node writes it (one source of truth).
             sensor_config = (config or {}).get("sensor_node", {}).get("body_config") if with_config else None
-            parameters["stimulus_neurons"] = stimulus_neurons(sensor_config or None)
+            parameters.update(brain_parameters(sensor_config or None))
         parameters.update(setup_overrides(setup, name))
         parameters.update(overrides.get(name, {}))
         specs.append(NodeSpec(EXECUTABLES[name], name, parameters))
     return specs
+
+
+def brain_parameters(body_config=None):
+    """Brain parameters that config/caterpillar.yaml decides (one source of truth with the ROS-free loop).
+
+    ``stimulus_neurons``: the order the sensor node writes /brain/stimulus in; ``synapse_weight_scale``,
+    ``gap_weight_scale``: the ``locomotion`` section's network; ``tonic_stimulus``: its forward drive.
+    """
+    loco = locomotion_settings(load_body_config(body_config))
+    return {"stimulus_neurons": stimulus_neurons(body_config),
+            "synapse_weight_scale": loco["synapse_weight_scale"], "gap_weight_scale": loco["gap_weight_scale"],
+            "tonic_stimulus": list(loco["forward_drive"])}
 
 
 def stimulus_neurons(body_config=None):

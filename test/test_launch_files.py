@@ -8,6 +8,7 @@ import re
 import pytest
 import yaml
 
+from braingo_core.body.closed_loop import locomotion_settings
 from braingo_ros import launch_description as ld
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -77,7 +78,14 @@ def test_setups_start_known_nodes():
     assert sim["brain_node"]["step_on_stimulus"] and sim["body_sim_node"]["lock_step"]
     robot = {s.name: s.parameters for s in ld.nodes("robot", {"brain_node": {"model": "celegans"}})}
     assert robot["brain_node"] == {"use_sim_time": False, "step_on_stimulus": False, "model": "celegans",
-                                   "stimulus_neurons": ld.stimulus_neurons()}
+                                   **ld.brain_parameters()}
+    # The brain runs the ROS-free loop's network and forward drive (config/caterpillar.yaml, locomotion).
+    loco = locomotion_settings()
+    assert ld.brain_parameters()["tonic_stimulus"] == loco["forward_drive"]
+    assert (ld.brain_parameters()["synapse_weight_scale"], ld.brain_parameters()["gap_weight_scale"]) == (
+        loco["synapse_weight_scale"], loco["gap_weight_scale"])
+    override = {s.name: s.parameters for s in ld.nodes("sim", {"brain_node": {"tonic_stimulus": ["AVAL:50"]}})}
+    assert override["brain_node"]["tonic_stimulus"] == ["AVAL:50"]
     # The brain reads /brain/stimulus in the order the sensor node writes it.
     from braingo_core.body import load_config
     from braingo_core.body.proprioception import ProprioceptionMap
