@@ -15,10 +15,12 @@ holds; restoring them continues a run bitwise. Memory per spike synapse: 17 byte
 float64, delay int32, receptor slot int8), read from the file once; the mmap'd records are not kept
 resident.
 
-Two loops: networks whose neurons are all single-compartment LIF with one or two spike-synapse receptor
-slots, and no gap junction, graded synapse or active STDP, run :mod:`kernels_lif` (the fast path, chosen
-here at build time; it splits each neuron's synapses by target partition); all others run
-:mod:`kernels_loop`. Both give bitwise the same state.
+Three loops, chosen here at build time: networks whose neurons are all single-compartment LIF with one or
+two spike-synapse receptor slots, and no gap junction, graded synapse or active STDP, run :mod:`kernels_lif`
+(it splits each neuron's synapses by target partition); networks of single-node graded neurons with no
+receptor slot (no spike synapse, no Poisson drive) run :mod:`kernels_graded` (serial); all others run
+:mod:`kernels_loop`. The LIF path gives bitwise the general loop's state, the graded path the same up to
+the summation order of each neuron's inputs.
 """
 import logging
 import math
@@ -29,8 +31,9 @@ import numpy as np
 from braingo_core.errors import SimulationError
 from braingo_core.sim import kernels_loop as kl
 from braingo_core.sim.kernels_neuron import hh_rates
+from braingo_core.sim import kernels_graded as kg
 from braingo_core.sim import kernels_lif as kf
-from braingo_core.sim.network import HH, IZH, LIF, build_network, split_by_target
+from braingo_core.sim.network import GRADED, HH, IZH, LIF, build_network, graded_rows, split_by_target
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +99,15 @@ class PointEngine:
             # partitions: one per thread; a serial run with threads > 1 still splits (same state either way)
             self._P = min(self.threads or nt, nt) if self.parallel else (self.threads or 1)
             self._part_ptr = split_by_target(net, self._P)
+        # graded point neurons coupled only by graded synapses and gap junctions: the serial graded path
+        self.graded = bool(n and S == 0 and not net.syn_w.size and np.all(net.c_model == GRADED))
+        if self.graded:
+            self.parallel = False
+            rows = graded_rows(net)
+            self._graded_net = ((net.soma, net.cls, net.c_params, net.c_cm, net.c_gl, net.c_inv_gl, net.c_el,
+                                 net.c_decay_m) + rows + (net.g_vth, net.g_delta, net.g_k, net.g_e, net.dt_ms))
+            self._graded_scr = (np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n),
+                                np.zeros(rows[1].size), np.zeros(rows[7].size))
         self.seed = int(cfg["seed"])
         self.v, self.u, self.gates = np.zeros(nn), np.zeros(n), np.zeros((3, nn))
         self.ga, self.gb = np.zeros((S, nn)), np.zeros((S, nn))
@@ -228,7 +240,11 @@ class PointEngine:
             every, buf, row = 0, np.zeros((0, 0)), np.zeros(1, np.int64)
         rec = (rec_col, every, buf, row, self.out_i, self.out_t, self.out_n, self.err)
         has_iext = bool(np.any(self.i_ext != 0.0))
-        if self.fast:
+        if self.graded:
+            kernel = kg.run_graded
+            args = (self._graded_net, (self.v, self.s_gate, has_iext, self.i_ext, self.lesion, self.tick),
+                    self._graded_scr, rec)
+        elif self.fast:
             P = self._P
             if self.parallel:
                 numba.set_num_threads(P)
@@ -256,7 +272,7 @@ class PointEngine:
                     self._scratch, self._pois, self._stdp, rec)
         left = int(n_ticks)
         while True:
-            done, status = kernel(left, P, self.window, *args)
+            done, status = kernel(left, *args) if self.graded else kernel(left, P, self.window, *args)
             left -= done
             if self.out_n[0] and on_spikes is not None:
                 k = int(self.out_n[0])

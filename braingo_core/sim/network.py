@@ -337,6 +337,33 @@ def split_by_target(net, P):
     return part_ptr
 
 
+def _rows_by_neuron(net, ptr, *cols):
+    """Re-key a CSR over target nodes by target neuron (stable): (row_ptr int64[n+1], *cols reordered)."""
+    tgt = net.node_neuron[np.repeat(np.arange(net.n_nodes), np.diff(ptr))]
+    order = np.argsort(tgt, kind="stable")
+    row_ptr = np.zeros(net.n_neurons + 1, np.int64)
+    np.cumsum(np.bincount(tgt, minlength=net.n_neurons), out=row_ptr[1:])
+    return (row_ptr,) + tuple(c[order] for c in cols)
+
+
+def graded_rows(net):
+    """Per-neuron input rows of the graded fast path (kernels_graded), in the general loop's summing order.
+
+    Only for networks of single-node point neurons (every synapse and gap junction lands on a soma).
+    Returns, with n neurons, Q gate pairs (``gp_slot``/``gp_node``) and G graded receptor slots:
+    gap_ptr int64[n+1], gap_y int32[m_gap] (neighbour neuron), gap_w [m_gap] (nS); gs_ptr int64[n+1],
+    gs_q int32[m_gs] (gate pair), gs_e int32[m_gs] (graded slot), gs_w [m_gs] (nS); and per pair q:
+    q_flat (slot * n_nodes + presynaptic node), q_pre (presynaptic neuron), q_slot, all int64[Q].
+    """
+    nn = max(net.n_nodes, 1)
+    q_flat = net.gp_slot * nn + net.gp_node
+    gap_ptr, gap_y, gap_w = _rows_by_neuron(net, net.gap_ptr, net.node_neuron[net.gap_nb].astype(np.int32),
+                                            net.gap_g)
+    gs_q = np.searchsorted(q_flat, net.gs_slot * nn + net.gs_pre).astype(np.int32)
+    gs_ptr, gs_q, gs_e, gs_w = _rows_by_neuron(net, net.gs_ptr, gs_q, net.gs_slot.astype(np.int32), net.gs_w)
+    return gap_ptr, gap_y, gap_w, gs_ptr, gs_q, gs_e, gs_w, q_flat, net.node_neuron[net.gp_node], net.gp_slot
+
+
 def model_name(code):
     """Registry name of a model code."""
     return MODEL_BY_CODE[int(code)].name
