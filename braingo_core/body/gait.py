@@ -25,7 +25,8 @@ API
     Mean over joints of min(dorsal, ventral excursion) / max(...) (95th / 5th percentiles): 1 for bends that
     swing equally to both sides, 0 for bends held on one side or no bending.
 ``gait_metrics(trace, start_s=0.0) -> dict``: all of the above for the part of a LoopTrace after ``start_s``.
-``plot_gait(trace, path, start_s=0.0, title="")``: kymograph of joint angles and head trajectory (PNG).
+``plot_gait(trace, path, start_s=0.0, title="", zoom_s=2.0)``: kymograph of joint angles (whole record and
+    its last ``zoom_s`` seconds) and head trajectory (PNG).
 """
 import logging
 
@@ -222,22 +223,26 @@ def gait_metrics(trace, start_s=0.0):
     }
 
 
-def plot_gait(trace, path, start_s=0.0, title=""):
-    """Write a PNG: kymograph of joint angles (time x joint, head at the top) and the head trajectory."""
+def plot_gait(trace, path, start_s=0.0, title="", zoom_s=2.0):
+    """Write a PNG: kymograph of joint angles (time x joint, head at the top), the same over the last
+    ``zoom_s`` seconds (where the slope of the stripes shows the wave's direction) and the head trajectory."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     keep = trace.t_s >= trace.t_s[0] + start_s - 1e-9
     t, x, head = trace.t_s[keep], trace.joint_rad[keep], trace.head_xy_m[keep] / trace.body_length_m
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4), gridspec_kw={"width_ratios": [2, 1]})
+    fig, (ax1, ax3, ax2) = plt.subplots(1, 3, figsize=(15, 4), gridspec_kw={"width_ratios": [2, 1.2, 1]})
     lim = max(float(np.abs(x).max()), 1e-3)
-    im = ax1.imshow(x.T, aspect="auto", cmap="RdBu_r", vmin=-lim, vmax=lim, origin="upper",
-                    extent=(t[0], t[-1], x.shape[1] + 0.5, 0.5))
-    ax1.set_xlabel("time (s)")
-    ax1.set_ylabel("joint (1 = head)")
-    ax1.set_title("joint angle (rad, + dorsal)")
-    fig.colorbar(im, ax=ax1)
+    last = t >= t[-1] - zoom_s
+    for ax, tt, xx, label in ((ax1, t, x, "joint angle (rad, + dorsal)"),
+                              (ax3, t[last], x[last], f"last {zoom_s:g} s")):
+        im = ax.imshow(xx.T, aspect="auto", cmap="RdBu_r", vmin=-lim, vmax=lim, origin="upper",
+                       extent=(tt[0], tt[-1], xx.shape[1] + 0.5, 0.5))
+        ax.set_xlabel("time (s)")
+        ax.set_ylabel("joint (1 = head)")
+        ax.set_title(label)
+    fig.colorbar(im, ax=ax3)
     ax2.plot(head[:, 0], head[:, 1], lw=1)
     ax2.plot(head[0, 0], head[0, 1], "go", label="start")
     ax2.plot(head[-1, 0], head[-1, 1], "rs", label="end")
