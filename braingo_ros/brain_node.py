@@ -4,6 +4,7 @@ Publishes
     /brain/motor_voltages (std_msgs/Float64MultiArray): soma mV of ``motor_neurons``, every period.
     /brain/voltages (std_msgs/Float64MultiArray): soma mV of every neuron (id order), at ``publish_rate_hz``.
     /brain/activity_markers (visualization_msgs/MarkerArray): soma spheres coloured by voltage, same rate.
+    Both only while they have subscribers.
 Subscribes
     /brain/stimulus (std_msgs/Float64MultiArray): pA for ``stimulus_neurons``, stale after ``stimulus_timeout_s``.
 Services
@@ -185,8 +186,11 @@ class BrainNode(Node):
         v_mV = self.sim.voltages_mV()
         self._motor_pub.publish(Float64MultiArray(data=v_mV[self._motor_ids].tolist()))
         if self.periods % self._publish_every == 0:
-            self._voltage_pub.publish(Float64MultiArray(data=v_mV.tolist()))
-            self._marker_pub.publish(self._markers(v_mV))
+            # Only for listeners: the 302-sphere marker costs about a millisecond of the control period.
+            if self._voltage_pub.get_subscription_count():
+                self._voltage_pub.publish(Float64MultiArray(data=v_mV.tolist()))
+            if self._marker_pub.get_subscription_count():
+                self._marker_pub.publish(self._markers(v_mV))
         self.periods += 1
 
     def _track_rtf(self, compute_s):

@@ -15,6 +15,7 @@ recording.mcap (rosbag2-compatible), parameters.yaml, body_stats.json, summary.j
 time reaches S, through the parameter service, as ``ros2 param set /brain_node tonic_stimulus ...`` would.
 """
 import argparse
+import gc
 import json
 import logging
 import os
@@ -213,6 +214,7 @@ def run(args):
                 nodes.append(_make_node(spec.executable, spec.parameters))
                 executor.add_node(nodes[-1])
         stop = threading.Event()
+        gc.freeze()   # start-up objects out of the collector's scans: no multi-ms collection pause mid-loop
         spinner = threading.Thread(target=spin, args=(executor, stop), daemon=True)
         spinner.start()
         started = time.monotonic()

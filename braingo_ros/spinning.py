@@ -8,6 +8,7 @@ from C++ and dispatches them in arrival order, which keeps the loop within a con
 rclpy 9.1's ``EventsExecutor.spin()`` dispatches nothing (it neither runs timers nor returns), while
 ``spin_once`` with a timeout works, so :func:`spin` loops over ``spin_once``.
 """
+import gc
 import threading
 
 import rclpy
@@ -39,6 +40,7 @@ def run_node(node_class, args=None):
     try:
         with rclpy.init(args=args):
             node = node_class()
+            gc.freeze()   # start-up objects out of the collector's scans: no multi-ms pause in a control period
             spin(make_executor(node))
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
