@@ -3,6 +3,8 @@
 Publishes
     /joint_states (sensor_msgs/JointState): joint positions (rad), velocities (rad/s), applied efforts (N m).
     /odom (nav_msgs/Odometry): ground-truth pose and twist of the head link, frame ``odom``.
+    /body/contact_forces (std_msgs/Float64MultiArray): contact force magnitude per segment (N), head first,
+    from anything but the body itself (obstacles; the floor carries no load).
     /clock (rosgraph_msgs/Clock): simulation time, once per control period.
 Subscribes
     /caterpillar_effort_controller/commands (std_msgs/Float64MultiArray): joint efforts (N m), joint order
@@ -52,6 +54,7 @@ PARAMS = {
                              read_only=True),
 }
 COMMAND_TOPIC = "/caterpillar_effort_controller/commands"
+CONTACT_TOPIC = "/body/contact_forces"
 #: Topics that must be connected before lock-step stepping starts (publisher and subscribers).
 LOOP_TOPICS = ("/joint_states", "/brain/stimulus", "/brain/motor_voltages", COMMAND_TOPIC)
 
@@ -87,6 +90,7 @@ class BodySimNode(Node):
 
         self._joint_pub = self.create_publisher(JointState, "/joint_states", 10)
         self._odom_pub = self.create_publisher(Odometry, "/odom", 10)
+        self._contact_pub = self.create_publisher(Float64MultiArray, CONTACT_TOPIC, 10)
         self._clock_pub = self.create_publisher(Clock, "/clock", 10)
         self.create_subscription(Float64MultiArray, COMMAND_TOPIC, self._on_command, 10)
         steady = RclClock(clock_type=ClockType.STEADY_TIME)
@@ -184,9 +188,11 @@ class BodySimNode(Node):
         twist = odom.twist.twist
         twist.linear.x, twist.linear.y, twist.linear.z = (float(v) for v in linear)
         twist.angular.x, twist.angular.y, twist.angular.z = (float(v) for v in angular)
+        # Head pose and contacts first: the sensor node answers /joint_states with the latest of each.
+        self._odom_pub.publish(odom)
+        self._contact_pub.publish(Float64MultiArray(data=body.contact_forces().tolist()))
         self._published_at = time.perf_counter()
         self._joint_pub.publish(joints)
-        self._odom_pub.publish(odom)
 
     def stats(self):
         """Run statistics: periods, dropped periods, latencies (ms), wall and sim time (s), body facts."""

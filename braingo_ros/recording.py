@@ -41,6 +41,7 @@ LOOP_TOPICS = {
     "/caterpillar_effort_controller/commands": Float64MultiArray,
     "/joint_states": JointState,
     "/odom": Odometry,
+    "/body/contact_forces": Float64MultiArray,
     "/clock": Clock,
 }
 

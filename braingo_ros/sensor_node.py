@@ -1,4 +1,5 @@
-"""sensor_node: joint states (+ head position) -> /brain/stimulus (proprioception, chemosensation if enabled).
+"""sensor_node: joint states (+ head position, contacts) -> /brain/stimulus (proprioception, chemosensation if
+enabled, touch).
 
 Publishes
     /brain/stimulus (std_msgs/Float64MultiArray): pA per neuron of ``launch_description.stimulus_neurons(body_config)``,
@@ -7,6 +8,9 @@ Subscribes
     /joint_states (sensor_msgs/JointState): joint angles, matched to the config's joint order by name;
     missing joints or non-finite positions are logged and the message dropped.
     /odom (nav_msgs/Odometry): head position for the concentration field (config ``chemosensation``).
+    /body/contact_forces (std_msgs/Float64MultiArray): N per segment, head first, for the touch neurons
+    (config ``touch``); a wrong length or a negative or non-finite value is logged and the message dropped.
+    Latest head position and contacts are used with each /joint_states message.
 Parameters (see ``PARAMS``)
     body_config.
 """
@@ -39,9 +43,11 @@ class SensorNode(Node):
         self._joint_index = {name: k for k, name in enumerate(self.body_config.joints)}
         self._angles_rad = np.zeros(len(self._joint_index))
         self._head_xy_m = None
+        self._contact_N = None
         self._pub = self.create_publisher(Float64MultiArray, "/brain/stimulus", 10)
         self.create_subscription(JointState, "/joint_states", self._on_joint_states, 10)
         self.create_subscription(Odometry, "/odom", self._on_odom, 10)
+        self.create_subscription(Float64MultiArray, "/body/contact_forces", self._on_contacts, 10)
 
     def _on_joint_states(self, msg):
         names, positions = list(msg.name), np.asarray(msg.position, dtype=np.float64)
@@ -55,8 +61,18 @@ class SensorNode(Node):
             k = self._joint_index.get(name)
             if k is not None:
                 self._angles_rad[k] = angle
-        current_pA = self.proprioception.currents(self._angles_rad, head_xy_m=self._head_xy_m)
+        current_pA = self.proprioception.currents(self._angles_rad, head_xy_m=self._head_xy_m,
+                                                  contact_N=self._contact_N)
         self._pub.publish(Float64MultiArray(data=current_pA.tolist()))
+
+    def _on_contacts(self, msg):
+        force = np.asarray(msg.data, dtype=np.float64)
+        if force.shape != (self.body_config.segments,) or not np.all(np.isfinite(force)) or np.any(force < 0):
+            self.get_logger().warning(
+                f"dropped /body/contact_forces: {force.size} values, expected {self.body_config.segments} "
+                f"finite forces >= 0 (one per segment)", throttle_duration_sec=2.0)
+            return
+        self._contact_N = force
 
     def _on_odom(self, msg):
         position = msg.pose.pose.position

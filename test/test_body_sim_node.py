@@ -23,7 +23,8 @@ class Loop(Node):
 
     def __init__(self, context):
         super().__init__("loop_probe", context=context)
-        self.joint_states, self.odom, self.clock = [], [], []
+        self.joint_states, self.odom, self.clock, self.contacts = [], [], [], []
+        self.create_subscription(Float64MultiArray, "/body/contact_forces", self.contacts.append, 50)
         self.create_subscription(JointState, "/joint_states", self.joint_states.append, 50)
         self.create_subscription(Odometry, "/odom", self.odom.append, 50)
         self.create_subscription(Clock, "/clock", self.clock.append, 50)
@@ -53,6 +54,8 @@ def test_free_running_publishes_state_and_stops_at_duration(context, tmp_path):
     assert np.allclose(last.effort, 0.3)
     assert loop.odom[-1].child_frame_id == "segment_00" and loop.odom[-1].header.frame_id == "odom"
     assert loop.clock[-1].clock.nanosec == 200_000_000
+    assert spin_until(executor, lambda: len(loop.contacts) >= 21)
+    assert loop.contacts[-1].data.tolist() == [0.0] * 12     # one per segment; nothing to touch here
     stats = json.loads(stats_path.read_text())
     assert stats["periods"] == 20 and stats["body_length_m"] == pytest.approx(0.6)
     executor.shutdown()

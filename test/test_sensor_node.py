@@ -22,6 +22,7 @@ class Probe(Node):
         self.create_subscription(Float64MultiArray, "/brain/stimulus",
                                  lambda m: self.stimuli.append(np.array(m.data)), 100)
         self.joints = self.create_publisher(JointState, "/joint_states", 10)
+        self.contacts = self.create_publisher(Float64MultiArray, "/body/contact_forces", 10)
 
 
 @pytest.fixture
@@ -30,6 +31,7 @@ def setup(context):
     probe = Probe(context)
     executor = executor_for(context, sensor, probe)
     assert spin_until(executor, lambda: probe.joints.get_subscription_count() > 0
+                      and probe.contacts.get_subscription_count() > 0
                       and sensor.count_subscribers("/brain/stimulus") > 0)
     yield sensor, probe, executor
     executor.shutdown()
@@ -72,3 +74,21 @@ def test_malformed_joint_states_are_dropped(setup):
     probe.joints.publish(joint_state(config.joints, np.full(config.n_joints, 0.1)))
     assert spin_until(executor, lambda: len(probe.stimuli) == 1), "the node keeps working after bad input"
     assert np.all(np.isfinite(probe.stimuli[0]))
+
+
+def test_contacts_reach_the_touch_neurons_and_bad_ones_are_dropped(setup):
+    sensor, probe, executor = setup
+    config = load_config()
+    order = stimulus_neurons()
+    head = [0.5] + [0.0] * (config.segments - 1)
+    probe.contacts.publish(Float64MultiArray(data=head))
+    spin_until(executor, lambda: False, timeout_s=0.3)
+    for bad in ([1.0] * 3, [float("nan")] * config.segments, [-1.0] * config.segments):   # dropped: head stays
+        probe.contacts.publish(Float64MultiArray(data=bad))
+    spin_until(executor, lambda: False, timeout_s=0.5)
+    probe.joints.publish(joint_state(config.joints, np.zeros(config.n_joints)))
+    assert spin_until(executor, lambda: len(probe.stimuli) == 1)
+    current = dict(zip(order, probe.stimuli[0]))
+    gain = config.sections["touch"]["gain_pA_per_N"]
+    assert current["ALML"] == pytest.approx(0.5 * gain) and current["AVM"] == current["ALML"]
+    assert current["PLML"] == 0.0                   # posterior field: nothing touched there

@@ -4,7 +4,7 @@ It composes the same core pieces, in the same order, as the lock-step ROS loop (
 the state of period k, sensor_node turns it into /brain/stimulus, brain_node integrates one period with it,
 muscle_node maps the motor voltages to efforts, body_sim_node advances to k + 1):
 
-1. ``ProprioceptionMap.currents(joint angles, head xy)`` -> pA for the stimulus neurons;
+1. ``ProprioceptionMap.currents(joint angles, head xy, contact forces)`` -> pA for the stimulus neurons;
 2. tonic drive + stimulus -> ``Simulation.set_inputs`` over every neuron, ``Simulation.run(period ticks)``;
 3. soma voltages of the database's ``motor_neurons`` -> ``SigmoidMuscleMap`` (Cook NMJ table, GABAergic rows
    negative) -> ``muscles_to_efforts``;
@@ -152,7 +152,8 @@ class ClosedLoop:
         stim = np.empty(len(self._stim_ids))
         for k in range(n):
             angles = body.joint_positions()
-            self.proprioception.currents(angles, head_xy_m=body.head_pose()[0][:2], out=stim)
+            self.proprioception.currents(angles, head_xy_m=body.head_pose()[0][:2], contact_N=body.contact_forces(),
+                                         out=stim)
             self._input_pA[:] = 0.0
             np.add.at(self._input_pA, self._tonic_ids, self._tonic_pA)
             np.add.at(self._input_pA, self._stim_ids, stim)
