@@ -22,10 +22,9 @@ from numba import njit, prange, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from braingo_core.sim.kernels_loop import variant
-from braingo_core.sim.kernels_neuron import INV53, MULT, U11, U12, U25, U27
+from braingo_core.sim.kernels_loop import DIVERGED, DONE, SPIKE_BUFFER_FULL, variant
+from braingo_core.sim.kernels_neuron import INV53, MULT, U11, U12, U25, U27, end_window
 
-DONE, SPIKE_BUFFER_FULL, DIVERGED = 0, 1, 2
 #: Synapses ahead whose ring cell is prefetched during delivery (the ring is far larger than the caches).
 PREFETCH = 8
 
@@ -237,25 +236,9 @@ def _run_lif(n_ticks, P, W_max, net, st, scr, pois, rec):
             bad_i[p] = bi
             bad_t[p] = bt
         n_pend = 0
-        first = -1
-        for p in range(P):
-            if bad_t[p] >= 0 and (first < 0 or bad_t[p] < bad_t[first]):
-                first = p
-        if first >= 0:
-            err[0] = bad_i[first]
-            err[1] = bad_t[first]
+        if not end_window(P, W, n0, n_neu, spk_cnt, spk_t, bad_i, bad_t, err, rec_every, rec_row, t_start):
             return done, DIVERGED
-        if rec_every > 0:
-            rec_row[0] += (n0 + W - 1) // rec_every - (n0 + rec_every - 1) // rec_every + 1
-        # spikes in (tick, neuron) order: a stable counting sort of the per-partition (neuron, tick) lists
-        for k in range(W + 1):
-            t_start[k] = 0
-        for p in range(P):
-            base = (n_neu * p // P) * W
-            for j in range(spk_cnt[p]):
-                t_start[spk_t[base + j] - n0 + 1] += 1
-        for k in range(W):
-            t_start[k + 1] += t_start[k]
+        # spikes in (tick, neuron) order: place them by the counting-sort prefix t_start
         for p in range(P):
             base = (n_neu * p // P) * W
             for j in range(spk_cnt[p]):

@@ -27,7 +27,7 @@ import types
 import numpy as np
 from numba import njit, prange
 
-from braingo_core.sim.kernels_neuron import graded_gate, update_neurons
+from braingo_core.sim.kernels_neuron import end_window, graded_gate, update_neurons
 
 DONE, SPIKE_BUFFER_FULL, DIVERGED = 0, 1, 2
 
@@ -82,25 +82,9 @@ def _run_ticks(n_ticks, P, W_max, net, st, scr, pois, stdp, rec):
             spk_cnt[p] = cnt
             bad_i[p] = bi
             bad_t[p] = bt
-        first = -1
-        for p in range(P):
-            if bad_t[p] >= 0 and (first < 0 or bad_t[p] < bad_t[first]):
-                first = p
-        if first >= 0:
-            err[0] = bad_i[first]
-            err[1] = bad_t[first]
+        if not end_window(P, W, n0, n_neu, spk_cnt, spk_t, bad_i, bad_t, err, rec_every, rec_row, t_start):
             return done, DIVERGED
-        if rec_every > 0:
-            rec_row[0] += (n0 + W - 1) // rec_every - (n0 + rec_every - 1) // rec_every + 1
-        # spikes in (tick, neuron) order: a stable counting sort of the per-partition (neuron, tick) lists
-        for k in range(W + 1):
-            t_start[k] = 0
-        for p in range(P):
-            base = (n_neu * p // P) * W
-            for j in range(spk_cnt[p]):
-                t_start[spk_t[base + j] - n0 + 1] += 1
-        for k in range(W):
-            t_start[k + 1] += t_start[k]
+        # spikes in (tick, neuron) order: place them by the counting-sort prefix t_start
         total = t_start[W]
         for p in range(P):
             base = (n_neu * p // P) * W

@@ -302,3 +302,33 @@ def graded_gate(s, vpre, vth, delta, k, dt):
     if tau <= 0.0:
         return sinf
     return sinf + (s - sinf) * math.exp(-dt / tau)
+
+
+@njit(cache=True)
+def end_window(P, W, n0, n_neu, spk_cnt, spk_t, bad_i, bad_t, err, rec_every, rec_row, t_start):
+    """End-of-window bookkeeping of the tick loops, after every partition has updated its neurons.
+
+    Returns False, with the earliest diverged (neuron, tick) in ``err``, if a neuron diverged. Otherwise
+    advances the recording row past the window and fills ``t_start`` so that ``t_start[k]`` is where the
+    spikes of tick ``n0 + k`` begin in the window's (tick, neuron)-ordered list (the prefix of a stable
+    counting sort of the per-partition (neuron, tick) lists ``spk_t[(n_neu * p // P) * W:]``); returns True.
+    """
+    first = -1
+    for p in range(P):
+        if bad_t[p] >= 0 and (first < 0 or bad_t[p] < bad_t[first]):
+            first = p
+    if first >= 0:
+        err[0] = bad_i[first]
+        err[1] = bad_t[first]
+        return False
+    if rec_every > 0:
+        rec_row[0] += (n0 + W - 1) // rec_every - (n0 + rec_every - 1) // rec_every + 1
+    for k in range(W + 1):
+        t_start[k] = 0
+    for p in range(P):
+        base = (n_neu * p // P) * W
+        for j in range(spk_cnt[p]):
+            t_start[spk_t[base + j] - n0 + 1] += 1
+    for k in range(W):
+        t_start[k + 1] += t_start[k]
+    return True
