@@ -142,10 +142,17 @@ def test_bad_inputs(graded_db, tmp_path):
                 lambda: sim.present_stimulus("A:1", float("nan")),
                 lambda: sim.set_neuron_input("A", float("nan")), lambda: sim.set_neuron_input("A", math.inf),
                 lambda: sim.set_inputs(["A", "B"], [1.0, math.inf]), lambda: sim.lesion(["A", "Z"]),
+                lambda: sim.set_inputs(np.array([0, 99]), 1.0), lambda: sim.set_inputs(np.array([-1]), 1.0),
                 lambda: Simulation(graded_db, {"modle": "graded"}), lambda: Simulation(graded_db, {"model": "x"}),
                 lambda: Simulation(graded_db, {"threads": 0}), lambda: Simulation(graded_db, {"stdp": {"tau": 1}})):
         with pytest.raises(SimulationError):
             bad()
+    sim.set_inputs(np.array([1, 0], dtype=np.int32), [2.0, 3.0])    # integer arrays skip the name lookup
+    by_name = Simulation(graded_db)
+    by_name.set_inputs(["A", "B"], [3.0, 2.0])
+    sim.run(20)
+    by_name.run(20)
+    np.testing.assert_array_equal(sim.voltages_mV(), by_name.voltages_mV())
 
 
 def test_ring_overflow_is_an_error(graded_db):

@@ -90,6 +90,11 @@ class Simulation:
 
     def neuron_ids(self, refs):
         """int64 ids of neurons given by id, decimal string or name (one or a sequence)."""
+        if isinstance(refs, np.ndarray) and refs.dtype.kind in "iu":     # the per-period path of the nodes
+            bad = (refs < 0) | (refs >= self.n_neurons)
+            if bad.any():
+                raise SimulationError(f"{self.db.path}: neuron id {int(refs[bad][0])} out of range [0, {self.n_neurons})")
+            return refs.astype(np.int64, copy=False)
         if isinstance(refs, (str, numbers.Integral)):
             refs = [refs]
         return np.asarray([self.db.neuron_id(r) for r in refs], np.int64)
