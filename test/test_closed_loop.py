@@ -1,4 +1,4 @@
-"""ROS-free closed loop on the bundled worm: determinism, the crawl and its drive dependence, lesions, scaled databases."""
+"""ROS-free closed loop on the bundled worm: determinism, the crawl and its drive dependence, lesions, weight scales."""
 import numpy as np
 import pytest
 

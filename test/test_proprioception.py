@@ -1,4 +1,4 @@
-"""Sensory maps: proprioception (bending -> A/B-class currents, receptor dynamics), chemosensation, touch, the sensing rule."""
+"""Sensory maps: proprioception (A/B-class receptors and their dynamics), chemosensation, touch, the sensing rule."""
 import numpy as np
 import pytest
 import yaml

@@ -97,7 +97,8 @@ class ProprioceptionMap:
                     self._coupling[index[name]] = (coupling_gain * side
                                                    * cfg.row_joint[np.array(coupling_rows) - 1].mean(axis=0))
         self._adapt_tau, self._coupling_tau = (
-            _number(cfg, f"proprioception.{key}", section.get(key, 0.0)) for key in ("adaptation_tau_s", "coupling_tau_s"))
+            _number(cfg, f"proprioception.{key}", section.get(key, 0.0))
+            for key in ("adaptation_tau_s", "coupling_tau_s"))
         if self._adapt_tau < 0 or self._coupling_tau < 0:
             raise BodyError(f"{cfg.path}: proprioception.adaptation_tau_s and coupling_tau_s must be >= 0 (0 = off)")
         self._own = np.zeros(n)

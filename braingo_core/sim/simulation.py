@@ -93,7 +93,8 @@ class Simulation:
         if isinstance(refs, np.ndarray) and refs.dtype.kind in "iu":     # the per-period path of the nodes
             bad = (refs < 0) | (refs >= self.n_neurons)
             if bad.any():
-                raise SimulationError(f"{self.db.path}: neuron id {int(refs[bad][0])} out of range [0, {self.n_neurons})")
+                raise SimulationError(
+                    f"{self.db.path}: neuron id {int(refs[bad][0])} out of range [0, {self.n_neurons})")
             return refs.astype(np.int64, copy=False)
         if isinstance(refs, (str, numbers.Integral)):
             refs = [refs]
