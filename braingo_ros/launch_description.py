@@ -120,12 +120,14 @@ def brain_parameters(body_config=None):
     ``stimulus_neurons``: the order the sensor node writes /brain/stimulus in; ``synapse_weight_scale``,
     ``gap_weight_scale``: the ``locomotion`` section's network; ``tonic_stimulus``: its forward drive.
     """
-    loco = locomotion_settings(load_body_config(body_config))
-    return {"stimulus_neurons": stimulus_neurons(body_config),
+    config = load_body_config(body_config)
+    loco = locomotion_settings(config)
+    return {"stimulus_neurons": stimulus_neurons(config),
             "synapse_weight_scale": loco["synapse_weight_scale"], "gap_weight_scale": loco["gap_weight_scale"],
             "tonic_stimulus": list(loco["forward_drive"])}
 
 
 def stimulus_neurons(body_config=None):
-    """Neuron names of /brain/stimulus in the sensor node's order (config/caterpillar.yaml)."""
-    return list(ProprioceptionMap(load_body_config(body_config)).neurons)
+    """Neuron names of /brain/stimulus in the sensor node's order (config/caterpillar.yaml; a path, None
+    for the package's, or a loaded BodyConfig)."""
+    return list(ProprioceptionMap(body_config).neurons)

@@ -27,11 +27,9 @@ synapse_weight_scale=None, gap_weight_scale=None)``
 ``locomotion_settings(config) -> dict``
     The ``locomotion`` section of config/caterpillar.yaml with its defaults.
 """
-from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
-import yaml
 
 from braingo_core.body.description import BodyConfig, load_config
 from braingo_core.body.muscles import SigmoidMuscleMap, muscles_to_efforts
@@ -50,13 +48,9 @@ LOCOMOTION_DEFAULTS = {
 
 
 def locomotion_settings(config=None):
-    """The ``locomotion`` section of the body config file, defaults filled in (BodyError on a bad value)."""
+    """The ``locomotion`` section of the body config, defaults filled in (BodyError on a bad value)."""
     cfg = config if isinstance(config, BodyConfig) else load_config(config)
-    try:
-        doc = yaml.safe_load(Path(cfg.path).read_text()) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise BodyError(f"{cfg.path}: cannot read: {exc}") from exc
-    section = doc.get("locomotion") or {}
+    section = cfg.sections["locomotion"]
     if unknown := sorted(set(section) - set(LOCOMOTION_DEFAULTS)):
         raise BodyError(f"{cfg.path}: locomotion: unknown key(s) {unknown} (known: {sorted(LOCOMOTION_DEFAULTS)})")
     out = {**LOCOMOTION_DEFAULTS, **section}
@@ -150,10 +144,9 @@ class ClosedLoop:
         act = np.empty(len(self.config.muscle_names))
         effort = np.empty(body.n_joints)
         stim = np.empty(len(self._stim_ids))
+        angles, head_xy = body.joint_positions(), body.head_pose()[0][:2]
         for k in range(n):
-            angles = body.joint_positions()
-            self.proprioception.currents(angles, head_xy_m=body.head_pose()[0][:2], contact_N=body.contact_forces(),
-                                         out=stim)
+            self.proprioception.currents(angles, head_xy_m=head_xy, contact_N=body.contact_forces(), out=stim)
             self._input_pA[:] = 0.0
             np.add.at(self._input_pA, self._tonic_ids, self._tonic_pA)
             np.add.at(self._input_pA, self._stim_ids, stim)
@@ -163,8 +156,8 @@ class ClosedLoop:
             self.muscle_map.activations(motor[k], out=act)
             body.step_period(muscles_to_efforts(act, self.config, out=effort))
             t[k] = body.time_s
-            joints[k] = body.joint_positions()
-            head[k] = body.head_pose()[0][:2]
+            joints[k] = angles = body.joint_positions()
+            head[k] = head_xy = body.head_pose()[0][:2]
             com[k] = body.center_of_mass()[:2]
         return LoopTrace(t, joints, head, com, motor, self.motor_neurons, tuple(self.config.joints),
                          float(body.body_length_m))

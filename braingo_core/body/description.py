@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 
 PACKAGE = "braingo_ros"
 N_ROWS = 24
+#: Sections of the config file kept raw in ``BodyConfig.sections`` for the maps and the closed loop to read.
+SECTIONS = ("sigmoid", "cnn", "proprioception", "chemosensation", "touch", "locomotion")
 _MUSCLE_RE = re.compile(r"^([A-Z]{2})(\d{2})$")
 
 
@@ -100,7 +102,8 @@ class BodyConfig:
     obstacles : tuple of dict
         Static boxes ``{"pos_m": [x, y], "half_size_m": [a, b]}`` placed in the world (touch input).
     sections : dict
-        The raw ``sigmoid``, ``cnn``, ``proprioception``, ``chemosensation`` and ``touch`` sections.
+        The raw ``sigmoid``, ``cnn``, ``proprioception``, ``chemosensation``, ``touch`` and ``locomotion``
+        sections (:data:`SECTIONS`).
     """
 
     path: str
@@ -246,7 +249,7 @@ def load_config(path=None):
         muscle_gain_Nm=_get(muscles, f"{path}: muscles", "gain_Nm", float),
         muscle_joint=muscle_joint, row_joint=row_joint, timestep_s=timestep_s, control_period_s=period_s,
         integrator=integrator, obstacles=obstacles, **values,
-        sections={k: doc.get(k) or {} for k in ("sigmoid", "cnn", "proprioception", "chemosensation", "touch")})
+        sections={k: doc.get(k) or {} for k in SECTIONS})
 
 
 def render_urdf(segments=None, sim="mujoco", xacro_path=None, **args):

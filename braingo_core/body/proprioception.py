@@ -90,12 +90,13 @@ class ProprioceptionMap:
         self._rectify = bool(section.get("rectify", False))
         self._proprio = np.zeros((n, cfg.n_joints))
         self._coupling = np.zeros((n, cfg.n_joints))
+        def field(rows):                         # mean row angle per unit joint angle, float[n_joints]
+            return cfg.row_joint[np.array(rows) - 1].mean(axis=0) if rows else 0.0
+
         for name, (side, rows, coupling_rows, gain, coupling_gain) in proprio.items():
             if name in index:
-                self._proprio[index[name]] = gain * side * cfg.row_joint[np.array(rows) - 1].mean(axis=0)
-                if coupling_rows:
-                    self._coupling[index[name]] = (coupling_gain * side
-                                                   * cfg.row_joint[np.array(coupling_rows) - 1].mean(axis=0))
+                self._proprio[index[name]] = gain * side * field(rows)
+                self._coupling[index[name]] = coupling_gain * side * field(coupling_rows)
         self._adapt_tau, self._coupling_tau = (
             _number(cfg, f"proprioception.{key}", section.get(key, 0.0))
             for key in ("adaptation_tau_s", "coupling_tau_s"))
