@@ -6,7 +6,8 @@ Publishes
     /brain/activity_markers (visualization_msgs/MarkerArray): soma spheres coloured by voltage, same rate.
     Both only while they have subscribers.
 Subscribes
-    /brain/stimulus (std_msgs/Float64MultiArray): pA for ``stimulus_neurons``, stale after ``stimulus_timeout_s``.
+    /brain/stimulus (std_msgs/Float64MultiArray): pA for ``stimulus_neurons``, stale after ``stimulus_timeout_s``;
+    each entry is scaled by its command gate (``stimulus_gates``, braingo_core.body.command_gate) as it is applied.
 Services
     /brain/save_snapshot (std_srvs/Trigger): write ``snapshot_path``.
     /brain/reset (std_srvs/Trigger): reset the state (lesions and tonic stimulus stay).
@@ -14,7 +15,8 @@ Services
 Parameters (see ``PARAMS``)
     database, model, seed, synapse_weight_scale, gap_weight_scale, control_period_s, step_on_stimulus,
     publish_rate_hz, motor_neurons,
-    stimulus_neurons, stimulus_timeout_s, tonic_stimulus, lesion, snapshot_path, snapshot_dir,
+    stimulus_neurons, stimulus_gates, stimulus_gate_v_half_mV, stimulus_gate_slope_mV, stimulus_gate_tau_s,
+    stimulus_timeout_s, tonic_stimulus, lesion, snapshot_path, snapshot_dir,
     snapshot_period_s, snapshot_keep, resume_from, marker_frame_id, marker_scale_m_per_um.
 
 Stepping: with ``step_on_stimulus`` false a timer on the node clock (sim time under ``use_sim_time``)
@@ -30,6 +32,8 @@ from std_msgs.msg import ColorRGBA, Float64MultiArray
 from std_srvs.srv import SetBool, Trigger
 from visualization_msgs.msg import Marker, MarkerArray
 
+from braingo_core.body.command_gate import GATE_DEFAULTS, CommandGate
+from braingo_core.errors import SimulationError
 from braingo_core.sim import Simulation
 from braingo_core.sim.stimulus_spec import name_index, parse_neuron_list, parse_tonic_stimulus
 from braingo_ros import params
@@ -48,6 +52,12 @@ PARAMS = {
     "publish_rate_hz": Spec(10.0, "rate of /brain/voltages and /brain/activity_markers (Hz, sim time)"),
     "motor_neurons": Spec([], "order of /brain/motor_voltages; empty = database metadata motor_neurons"),
     "stimulus_neurons": Spec([], "order of /brain/stimulus entries (neuron names)"),
+    "stimulus_gates": Spec([], "per stimulus neuron: '' (ungated) or command neurons joined by '+' whose "
+                           "low-passed mean voltage gates its current; empty list = no gates"),
+    "stimulus_gate_v_half_mV": Spec(GATE_DEFAULTS["v_half_mV"], "command voltage of a half-open gate (mV)",
+                                    read_only=True),
+    "stimulus_gate_slope_mV": Spec(GATE_DEFAULTS["slope_mV"], "gate sigmoid slope (mV)", read_only=True),
+    "stimulus_gate_tau_s": Spec(GATE_DEFAULTS["tau_s"], "low-pass of the command voltage (s)", read_only=True),
     "stimulus_timeout_s": Spec(0.5, "a stimulus older than this is ignored (s)"),
     "tonic_stimulus": Spec([], "constant currents, NAME:pA items"),
     "lesion": Spec([], "neurons silenced (names)"),
@@ -88,6 +98,8 @@ class BrainNode(Node):
         neurons = self.sim.db.neuron_attrs
         self._soma_um = np.stack([neurons["x_um"], neurons["y_um"], neurons["z_um"]], axis=1).astype(np.float64)
         self._step_on_stimulus = p["step_on_stimulus"]
+        self._control_period_s = p["control_period_s"]
+        self.gate = None
         self.paused = False
         self.rtf = None
         self.periods = 0
@@ -113,7 +125,12 @@ class BrainNode(Node):
     def _parse(self, p):
         """Neuron-name parameters -> ids; raises SimulationError naming the bad entry."""
         motor = p["motor_neurons"] or list(self.sim.db.metadata.get("motor_neurons", []))
+        gates = p["stimulus_gates"] or [""] * len(p["stimulus_neurons"])
+        if len(gates) != len(p["stimulus_neurons"]):
+            raise SimulationError(f"stimulus_gates: {len(gates)} entries for {len(p['stimulus_neurons'])} "
+                                  f"stimulus_neurons (set both together)")
         return {
+            "gate": CommandGate.from_parameters({**p, "stimulus_gates": gates}, self._index),
             "motor": parse_neuron_list(motor, self._index, "motor_neurons"),
             "stimulus": parse_neuron_list(p["stimulus_neurons"], self._index, "stimulus_neurons"),
             "tonic": parse_tonic_stimulus(p["tonic_stimulus"], self._index),
@@ -139,6 +156,8 @@ class BrainNode(Node):
         parsed = self._parse(p)
         if not np.array_equal(parsed["stimulus"], self._stimulus_ids):
             self._stimulus_ids, self._stimulus_pA = parsed["stimulus"], None
+        if self.gate is None or parsed["gate"].spec != self.gate.spec:
+            self.gate = parsed["gate"]
         self._motor_ids = parsed["motor"]
         self._tonic_ids, self._tonic_pA = parsed["tonic"]
         # Only these neurons get a current; set_inputs checks every id in Python, so the rest are cleared at once.
@@ -172,10 +191,11 @@ class BrainNode(Node):
             started = time.perf_counter()
             self._input_pA[:] = 0.0
             np.add.at(self._input_pA, self._tonic_ids, self._tonic_pA)
+            gate = self.gate.factors(self.sim.voltages_mV(), self._control_period_s)
             if self._stimulus_pA is not None:
                 age_s = (self.get_clock().now() - self._stimulus_time).nanoseconds * 1e-9
                 if age_s <= self._stimulus_timeout_s:
-                    np.add.at(self._input_pA, self._stimulus_ids, self._stimulus_pA)
+                    np.add.at(self._input_pA, self._stimulus_ids, self._stimulus_pA * gate)
             self.sim.clear_stimulus()
             self.sim.set_inputs(self._input_ids, self._input_pA[self._input_ids])
             self.sim.run(self._period_ticks)
@@ -237,6 +257,7 @@ class BrainNode(Node):
 
     def _on_reset(self, _request, response):
         self.sim.reset()
+        self.gate.reset()
         self._apply(params.values(self, PARAMS))
         self._next_snapshot_tick = self.sim.tick
         response.success, response.message = True, f"reset to tick {self.sim.tick}"

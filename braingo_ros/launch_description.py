@@ -14,6 +14,7 @@ import yaml
 
 from braingo_core.body import load_config as load_body_config
 from braingo_core.body.closed_loop import locomotion_settings
+from braingo_core.body.command_gate import gate_parameters
 from braingo_core.body.proprioception import ProprioceptionMap
 
 PACKAGE = "braingo_ros"
@@ -117,12 +118,14 @@ def nodes(setup, overrides=None, with_config=False, config=None):
 def brain_parameters(body_config=None):
     """Brain parameters that config/caterpillar.yaml decides (one source of truth with the ROS-free loop).
 
-    ``stimulus_neurons``: the order the sensor node writes /brain/stimulus in; ``synapse_weight_scale``,
-    ``gap_weight_scale``: the ``locomotion`` section's network; ``tonic_stimulus``: its forward drive.
+    ``stimulus_neurons``: the order the sensor node writes /brain/stimulus in; ``stimulus_gate*``: the
+    command gate of each (``proprioception.command_gate``); ``synapse_weight_scale``, ``gap_weight_scale``:
+    the ``locomotion`` section's network; ``tonic_stimulus``: its forward drive.
     """
     config = load_body_config(body_config)
     loco = locomotion_settings(config)
-    return {"stimulus_neurons": stimulus_neurons(config),
+    neurons = stimulus_neurons(config)
+    return {"stimulus_neurons": neurons, **gate_parameters(config, neurons),
             "synapse_weight_scale": loco["synapse_weight_scale"], "gap_weight_scale": loco["gap_weight_scale"],
             "tonic_stimulus": list(loco["forward_drive"])}
 

@@ -97,6 +97,24 @@ def test_stimulus_reaches_the_neurons(loop):
     assert np.all(driven.sim.voltages_mV()[:2] != v_quiet)
 
 
+def test_command_gate_scales_the_stimulus(loop):
+    quiet, quiet_probe, executor = loop()
+    drive(quiet_probe, executor, 5, current_pA=(0.0, 0.0))
+    v_quiet = quiet.sim.voltages_mV()
+    gated = {"stimulus_gates": ["N05+N06", ""], "stimulus_gate_slope_mV": 1.0}
+    shut, probe, executor = loop(**gated, stimulus_gate_v_half_mV=100.0)   # N05/N06 far below: gate shut
+    drive(probe, executor, 5, current_pA=(300.0, 0.0))
+    np.testing.assert_array_equal(shut.sim.voltages_mV(), v_quiet)
+    open_, probe, executor = loop(**gated, stimulus_gate_v_half_mV=-200.0)
+    drive(probe, executor, 5, current_pA=(300.0, 0.0))
+    assert open_.sim.voltages_mV()[0] > v_quiet[0] + 1.0
+    set_one = lambda name, value: open_.set_parameters([params.overrides({name: value})[0]])[0]  # noqa: E731
+    result = set_one("stimulus_gates", ["N05"])
+    assert not result.successful and "1 entries for 2 stimulus_neurons" in result.reason
+    assert "N99" in set_one("stimulus_gates", ["N99", ""]).reason
+    assert set_one("stimulus_gates", ["", "N05"]).successful and open_.gate.spec[0] == ("", "N05")
+
+
 def test_unknown_neurons_are_rejected_with_a_reason(loop):
     brain, probe, executor = loop()
     set_one = lambda name, value: brain.set_parameters([params.overrides({name: value})[0]])[0]  # noqa: E731

@@ -19,9 +19,11 @@ def loco(loop):
 
 @pytest.fixture(scope="module")
 def crawl(loop, loco):
-    """Gait metrics over the issue's window (settle, then measure) for forward drive, no drive, no B-class."""
+    """Gait metrics over the issue's window (settle, then measure) for forward and backward drive, no drive,
+    no B-class."""
     out = {}
     for name, drive, lesion in (("forward", loco["forward_drive"], ()), ("idle", (), ()),
+                                ("backward", loco["backward_drive"], ()),
                                 ("no_b", loco["forward_drive"], loco["b_class"])):
         loop.set_tonic(drive)
         loop.set_lesion(lesion)
@@ -62,6 +64,14 @@ def test_forward_drive_crawls_head_first(crawl):
     assert fwd["alternation"] > 0.2                      # bends to both sides
 
 
+def test_backward_drive_crawls_tail_first(crawl):
+    bwd = crawl["backward"]
+    assert bwd["speed_L_per_s"] <= -0.05
+    assert 0.2 <= bwd["wave_hz"] <= 2.0
+    assert bwd["lag_s"] < 0 and bwd["wavelength_L"] < 0  # the wave runs tail to head
+    assert bwd["alternation"] > 0.2
+
+
 def test_no_drive_rests(crawl):
     assert abs(crawl["idle"]["speed_L_per_s"]) < 0.02
     assert crawl["idle"]["amplitude_rad"] < 0.01
@@ -91,12 +101,14 @@ def test_bad_names_rejected(loop):
 
 
 def test_weight_scales_reach_the_simulation(loco):
-    # Without gap junctions and synapses AVB drive cannot reach the B-class: their voltages stay at rest.
+    # Without gap junctions and synapses AVB drive cannot reach the D-class (no stimulus, so no command
+    # gate, reaches them either): their voltages are those of the undriven worm.
     uncoupled = ClosedLoop(synapse_weight_scale=0.0, gap_weight_scale=0.0, tonic=loco["forward_drive"])
     tr = uncoupled.run(0.2)
-    b = [tr.motor_neurons.index(n) for n in loco["b_class"]]
+    d = [tr.motor_neurons.index(n) for n in loco["d_class"]]
     idle = ClosedLoop(synapse_weight_scale=0.0, gap_weight_scale=0.0).run(0.2)
-    np.testing.assert_array_equal(tr.motor_mV[:, b], idle.motor_mV[:, b])
+    np.testing.assert_array_equal(tr.motor_mV[:, d], idle.motor_mV[:, d])
+    b = [tr.motor_neurons.index(n) for n in loco["b_class"]]
     coupled = ClosedLoop(tonic=loco["forward_drive"])
     driven = coupled.run(0.2)
     coupled.set_tonic(())

@@ -47,8 +47,9 @@ def test_frequency_at_the_band_edge_stays_in_band():
     assert f is not None and 2 / 8.0 - 1 / 8.0 <= f <= 2 / 8.0 + 1 / 8.0
 
 
-@pytest.mark.parametrize("wavelength", [1.5, -1.5, 1.2])
+@pytest.mark.parametrize("wavelength", [1.5, -1.5, 1.2, 0.6, -0.8])
 def test_lag_and_wavelength_signs(wavelength):
+    # 0.6 and -0.8: more than half a wavelength between the two joints (one cross-correlation would alias)
     f = 0.5
     t, theta = wave(f, wavelength)
     # joints 3 and 9 sit at 1/4 and 3/4 of the body: half a body apart

@@ -1,4 +1,6 @@
 """Muscle maps (sigmoid, Conv1d) and muscles -> joint efforts."""
+import dataclasses
+
 import numpy as np
 import pytest
 import yaml
@@ -34,7 +36,7 @@ def test_sigmoid_from_table(config):
     table = {"neurons": ["DB01", "DD01", "AVAL"], "weights": np.eye(3, 96).tolist()}
     m = SigmoidMuscleMap.from_table(table, ["DD01", "XX", "DB01"], inhibitory=["DD01"], config=config)
     assert m.neurons == ("DD01", "XX", "DB01")
-    assert m.v_th_mV == config.sections["sigmoid"]["v_th_mV"]
+    np.testing.assert_array_equal(m.v_th_mV, config.sections["sigmoid"]["v_th_mV"])
     act = m.activations(np.full(3, 100.0))
     assert act[0] == pytest.approx(1.0) and act[1] == 0.0  # DD01 only inhibits muscle 1
     with pytest.raises(BodyError, match="weights shape"):
@@ -43,6 +45,22 @@ def test_sigmoid_from_table(config):
         SigmoidMuscleMap(["A"], np.zeros((2, 96)))
     with pytest.raises(BodyError, match="expected 1 values"):
         SigmoidMuscleMap(["A"], np.zeros((1, 96))).activations(np.zeros(2))
+
+
+def test_class_thresholds(config):
+    sigmoid = {**config.sections["sigmoid"], "v_th_mV": -40.0, "class_v_th_mV": {"VA": -35.0, "DB": -45.0}}
+    cfg = dataclasses.replace(config, sections={**config.sections, "sigmoid": sigmoid})
+    table = {"neurons": ["VA01", "DB02", "AVAL"], "weights": np.eye(3, 96).tolist()}
+    m = SigmoidMuscleMap.from_table(table, ["VA01", "DB02", "AVAL", "VA"], config=cfg)
+    np.testing.assert_array_equal(m.v_th_mV, [-35.0, -45.0, -40.0, -40.0])
+    act = m.activations(np.full(4, -35.0))       # VA01 at its threshold: half; DB02 10 mV above its own
+    assert act[0] == pytest.approx(0.5) and act[1] == pytest.approx(1 / (1 + np.exp(-2.0)))
+    assert SigmoidMuscleMap.from_table(table, ["VA01"], config=cfg, v_th_mV=-30.0).v_th_mV == -30.0  # explicit wins
+    bad = dataclasses.replace(cfg, sections={**cfg.sections, "sigmoid": {**sigmoid, "class_v_th_mV": {"VA": "x"}}})
+    with pytest.raises(BodyError, match="class_v_th_mV"):
+        SigmoidMuscleMap.from_table(table, ["VA01"], config=bad)
+    with pytest.raises(BodyError, match="one per neuron"):
+        SigmoidMuscleMap(["A", "B"], np.zeros((2, 96)), v_th_mV=[-40.0, -40.0, -40.0])
 
 
 def random_cnn(rng, n_in=80, kernel=21):

@@ -137,10 +137,11 @@ def test_sensing_rule(config):
     w[4, mi("DL06")] = 5
     w[6, mi("DL02")] = 1
     rows = proprioceptive_rows(names, w, config.muscle_names)
-    assert rows["DB03"] == {"side": "dorsal", "rows": [9, 10], "coupling_rows": [5, 6]}     # B: coupling anterior
-    assert rows["VA05"] == {"side": "ventral", "rows": [13, 14], "coupling_rows": [17, 18]}  # A: posterior
-    assert rows["DA09"] == {"side": "dorsal", "rows": [23, 24], "coupling_rows": [24]}       # clipped at the tail
-    assert rows["DB01"] == {"side": "dorsal", "rows": [2, 3], "coupling_rows": [1]}          # clipped at the head
+    fwd, bwd = {"command": "forward"}, {"command": "backward"}
+    assert rows["DB03"] == {"side": "dorsal", "rows": [9, 10], "coupling_rows": [5, 6], **fwd}  # B: coupling anterior
+    assert rows["VA05"] == {"side": "ventral", "rows": [13, 14], "coupling_rows": [17, 18], **bwd}  # A: posterior
+    assert rows["DA09"] == {"side": "dorsal", "rows": [23, 24], "coupling_rows": [24], **bwd}   # clipped at the tail
+    assert rows["DB01"] == {"side": "dorsal", "rows": [2, 3], "coupling_rows": [1], **fwd}      # clipped at the head
     assert set(rows) == {"DB03", "VA05", "DA09", "DB01"}  # SMD, AS: not A/B class; VB01: no NMJ
     with pytest.raises(BodyError, match="NMJ weights"):
         proprioceptive_rows(names, w[:, :90], config.muscle_names)

@@ -5,7 +5,8 @@ the state of period k, sensor_node turns it into /brain/stimulus, brain_node int
 muscle_node maps the motor voltages to efforts, body_sim_node advances to k + 1):
 
 1. ``ProprioceptionMap.currents(joint angles, head xy, contact forces)`` -> pA for the stimulus neurons;
-2. tonic drive + stimulus -> ``Simulation.set_inputs`` over every neuron, ``Simulation.run(period ticks)``;
+2. tonic drive + stimulus x ``CommandGate.factors`` (command-neuron voltages at the start of the period)
+   -> ``Simulation.set_inputs`` over every neuron, ``Simulation.run(period ticks)``;
 3. soma voltages of the database's ``motor_neurons`` -> ``SigmoidMuscleMap`` (Cook NMJ table, GABAergic rows
    negative) -> ``muscles_to_efforts``;
 4. ``CaterpillarBody.step_period(efforts)``.
@@ -31,6 +32,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from braingo_core.body.command_gate import CommandGate, gate_parameters
 from braingo_core.body.description import BodyConfig, load_config
 from braingo_core.body.muscles import SigmoidMuscleMap, muscles_to_efforts
 from braingo_core.body.physics import CaterpillarBody
@@ -104,6 +106,7 @@ class ClosedLoop:
                                                       inhibitory=md.get("inhibitory_neurons", ()), config=cfg)
         self.proprioception = ProprioceptionMap(cfg)
         self._stim_ids = parse_neuron_list(list(self.proprioception.neurons), self._index, "stimulus neurons")
+        self.gate = CommandGate.from_parameters(gate_parameters(cfg, self.proprioception.neurons), self._index)
         self.body = CaterpillarBody(cfg)
         self.period_ticks = max(1, int(round(cfg.control_period_s * 1e3 / self.sim.dt_ms)))
         self._all_ids = np.arange(self.sim.n_neurons, dtype=np.int64)
@@ -130,6 +133,7 @@ class ClosedLoop:
         self.sim.reset()
         self.body.reset()
         self.proprioception.reset()
+        self.gate.reset()
 
     def run(self, duration_s):
         """Advance ``round(duration_s / control period)`` periods; returns their :class:`LoopTrace`."""
@@ -147,6 +151,7 @@ class ClosedLoop:
         angles, head_xy = body.joint_positions(), body.head_pose()[0][:2]
         for k in range(n):
             self.proprioception.currents(angles, head_xy_m=head_xy, contact_N=body.contact_forces(), out=stim)
+            stim *= self.gate.factors(sim.voltages_mV(), self.config.control_period_s)
             self._input_pA[:] = 0.0
             np.add.at(self._input_pA, self._tonic_ids, self._tonic_pA)
             np.add.at(self._input_pA, self._stim_ids, stim)

@@ -18,7 +18,8 @@ API
     Lag (s) maximising the cross-correlation of ``posterior(t)`` with ``anterior(t - lag)``; > 0 when the
     posterior joint follows the anterior one.
 ``wave_lag_s(t_s, joint_rad, frequency_Hz=None)``
-    ``xcorr_lag_s`` between the joints at 1/4 and 3/4 of the body, searched within half a period.
+    Lag of the joint at 3/4 of the body behind the joint at 1/4: the sum of the ``xcorr_lag_s`` of each
+    pair of neighbouring joints between them, each searched within half a period.
 ``wavelength_L(joint_rad, frequency_Hz, dt_s, joint_pos_L)``
     From the slope of the unwrapped phase (at the wave frequency) along the body; signed as the lag.
 ``dorsoventral_alternation(joint_rad, min_amplitude_rad=0.02)``
@@ -154,17 +155,19 @@ def _quarter_joints(n_joints):
 
 
 def wave_lag_s(t_s, joint_rad, frequency_Hz=None):
-    """Cross-correlation lag (s) of the joint at 3/4 of the body behind the joint at 1/4 (forward wave > 0).
+    """Lag (s) of the joint at 3/4 of the body behind the joint at 1/4 (forward wave > 0).
 
-    Searched within half a wave period (``frequency_Hz``, default :func:`wave_frequency_Hz`); None when
-    there is no wave.
+    Summed over neighbouring joint pairs, each cross-correlated within half a wave period
+    (``frequency_Hz``, default :func:`wave_frequency_Hz`): a wave with more than half a wavelength between
+    the two joints would alias in a single cross-correlation. None when there is no wave.
     """
     x = np.asarray(joint_rad, dtype=np.float64)
     f = frequency_Hz if frequency_Hz is not None else wave_frequency_Hz(t_s, x)
     if not f:
         return None
     i, j = _quarter_joints(x.shape[1])
-    return xcorr_lag_s(t_s, x[:, i], x[:, j], 0.5 / f)
+    lags = [xcorr_lag_s(t_s, x[:, k], x[:, k + 1], 0.5 / f) for k in range(i, j)]
+    return None if None in lags else float(sum(lags))
 
 
 def wavelength_L(joint_rad, frequency_Hz, dt_s, joint_pos_L):

@@ -4,14 +4,17 @@ API
 ---
 ``SigmoidMuscleMap(neurons, weights, v_th_mV=-30.0, scale_mV=5.0)``
     ``neurons``: names in the order of the input voltages (``motor_neurons``); ``weights``:
-    float[n_neurons, 96] neuron->muscle table, negative entries inhibit (GABAergic D-class).
+    float[n_neurons, 96] neuron->muscle table, negative entries inhibit (GABAergic D-class); ``v_th_mV``:
+    one threshold or float[n_neurons].
     ``activations(v_mV, out=None) -> float64[96]``:
     ``act_m = clip(sum_i w_im * sigmoid((V_i - v_th) / scale) / sum_i max(w_im, 0), 0, 1)``;
     a muscle without excitatory input stays at 0; a NaN voltage contributes nothing.
 ``SigmoidMuscleMap.from_table(table, neurons, inhibitory=(), config=None, **kw)``
     From the worm database metadata ``"neuron_muscle"`` (``{"neurons": [...], "weights": [[96], ...]}``,
     Cook 2019 NMJ counts): rows picked in ``neurons`` order (zero for neurons not in the table), rows of
-    ``inhibitory`` names negated; ``v_th_mV``/``scale_mV`` default to the config's ``sigmoid`` section.
+    ``inhibitory`` names negated; ``v_th_mV``/``scale_mV`` default to the config's ``sigmoid`` section,
+    whose ``class_v_th_mV`` (``{DA: -35.0}``) sets the threshold of every neuron of a class (name = class +
+    number).
 ``CnnMuscleMap(weight, bias, neurons, offset=80.0, divisor=100.0)``
     A Conv1d (PyTorch layout: ``weight`` float[96, n_in, kernel], ``bias`` float[96]) over the last
     ``kernel`` frames of the input voltages, one frame per call (per control period). ``activations(v_mV,
@@ -37,6 +40,16 @@ log = logging.getLogger(__name__)
 N_MUSCLES = 96
 
 
+def _class_thresholds(neurons, by_class, default_mV, path):
+    """float[n_neurons] thresholds: ``by_class[cls]`` for names ``<cls><digits>``, else ``default_mV``."""
+    if not isinstance(by_class, dict) or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) for v in by_class.values()):
+        raise BodyError(f"{path}: sigmoid.class_v_th_mV must map a class (DA) to a finite mV value, "
+                        f"got {by_class!r}")
+    return np.array([float(by_class.get(n.rstrip("0123456789"), default_mV)) if n[-1:].isdigit()
+                     else float(default_mV) for n in neurons])
+
+
 def _sigmoid(x):
     return 1.0 / (1.0 + np.exp(-np.clip(x, -60.0, 60.0)))
 
@@ -52,9 +65,12 @@ class SigmoidMuscleMap:
                             f"for {len(self.neurons)} neurons, got {w.shape}")
         if not np.isfinite(w).all():
             raise BodyError("neuron->muscle weights contain NaN or inf")
-        if not (np.isfinite(scale_mV) and scale_mV > 0 and np.isfinite(v_th_mV)):
-            raise BodyError(f"sigmoid: scale_mV must be > 0 and v_th_mV finite, got {scale_mV}, {v_th_mV}")
-        self.v_th_mV = float(v_th_mV)
+        v_th = np.asarray(v_th_mV, dtype=np.float64)
+        if not (np.isfinite(scale_mV) and scale_mV > 0 and np.isfinite(v_th).all()
+                and v_th.shape in ((), (len(self.neurons),))):
+            raise BodyError(f"sigmoid: scale_mV must be > 0 and v_th_mV finite (one value or one per neuron), "
+                            f"got {scale_mV}, {v_th_mV}")
+        self.v_th_mV = v_th if v_th.ndim else float(v_th)
         self.scale_mV = float(scale_mV)
         norm = np.clip(w, 0.0, None).sum(axis=0)
         self._wt = np.ascontiguousarray((w / np.where(norm > 0, norm, 1.0)).T * (norm > 0)[:, None])
@@ -80,9 +96,13 @@ class SigmoidMuscleMap:
             log.info("neuron_muscle table has no row for %d input neurons (no muscle output): %s",
                      len(missing), ", ".join(missing[:10]))
         if config is not None:
+            sigmoid = config.sections["sigmoid"]
+            by_class = None if "v_th_mV" in kw else sigmoid.get("class_v_th_mV")
             for key in ("v_th_mV", "scale_mV"):
-                if key in config.sections["sigmoid"]:
-                    kw.setdefault(key, float(config.sections["sigmoid"][key]))
+                if key in sigmoid:
+                    kw.setdefault(key, float(sigmoid[key]))
+            if by_class:
+                kw["v_th_mV"] = _class_thresholds(neurons, by_class, kw.get("v_th_mV", -30.0), config.path)
         return cls(neurons, w, **kw)
 
     def activations(self, v_mV, out=None):

@@ -16,8 +16,8 @@ API
 ``proprioceptive_rows(neurons, nmj_weights, muscle_names, span=2) -> dict``
     The sensing rule: B-class (DB/VB) senses its first ``span`` NMJ rows (its own segment) and couples to
     the ``span`` rows ``span`` rows further anterior; A-class (DA/VA) the mirror image (last NMJ rows,
-    coupling posterior). Returns ``{name: {"side": ..., "rows": [...], "coupling_rows": [...]}}`` for the
-    ``proprioception.neurons`` section of config/caterpillar.yaml.
+    coupling posterior). Returns ``{name: {"side": ..., "rows": [...], "coupling_rows": [...], "command": ...}}``
+    for the ``proprioception.neurons`` section of config/caterpillar.yaml.
 
 Maps
 ----
@@ -32,9 +32,10 @@ Maps
 
   ``I = I_own + I_c`` (only the positive part with ``rectify``). A bend of its own segment excites a unit
   and then fades, so a driven unit swings to one side, adapts and is pulled back by the body's
-  elasticity and the other side: a relaxation oscillator that only runs while the unit is depolarised
-  enough (AVB drive for B-class). The delayed coupling to the anterior body makes each unit follow the
-  one in front of it, so the wave travels head to tail. ``g`` and ``g_c`` default to the section's
+  elasticity and the other side: a relaxation oscillator. The command gate
+  (:mod:`braingo_core.body.command_gate`) passes a class's current only while its command interneurons
+  are depolarised (AVB for B-class, AVA for A-class). The delayed coupling to the anterior body makes each
+  unit follow the one in front of it, so the wave travels head to tail (A-class: posterior, tail to head). ``g`` and ``g_c`` default to the section's
   ``gain_pA_per_rad`` / ``coupling_gain_pA_per_rad``; a neuron entry may override either.
 - Chemosensation: ``C = peak * exp(-|head - source|^2 / (2 sigma^2))``; ``I = gain_pA * C +
   rate_gain_pA_s * dC/dt`` with dC/dt low-passed over ``rate_tau_s``.
@@ -145,7 +146,7 @@ class ProprioceptionMap:
             entry = entry or {}
             side, rows, coupling_rows = entry.get("side"), entry.get("rows"), entry.get("coupling_rows", [])
             if unknown := sorted(set(entry) - {"side", "rows", "coupling_rows", "gain_pA_per_rad",
-                                               "coupling_gain_pA_per_rad"}):
+                                               "coupling_gain_pA_per_rad", "command"}):
                 raise BodyError(f"{cfg.path}: proprioception.neurons.{name}: unknown key(s) {unknown}")
             if (side not in _SIDES or not rows or not isinstance(coupling_rows, list)
                     or not all(isinstance(r, int) and 1 <= r <= N_ROWS for r in [*rows, *coupling_rows])):
@@ -217,7 +218,9 @@ def proprioceptive_rows(neurons, nmj_weights, muscle_names, span=2):
     Returns
     -------
     dict
-        ``{name: {"side": "dorsal"|"ventral", "rows": [...], "coupling_rows": [...]}}`` (1-based rows).
+        ``{name: {"side": "dorsal"|"ventral", "rows": [...], "coupling_rows": [...], "command": ...}}``
+        (1-based rows; ``command``: ``forward`` for B-class, ``backward`` for A-class, the key of the
+        command neurons that gate it, :mod:`braingo_core.body.command_gate`).
         B-class: ``rows`` = its first ``span`` NMJ rows on its side, ``coupling_rows`` = the ``span`` rows
         ending ``span`` rows anterior to them (Wen et al. 2012: B-class senses the anterior body); A-class:
         the mirror image towards the tail. Fields are clipped to the body.
@@ -243,5 +246,6 @@ def proprioceptive_rows(neurons, nmj_weights, muscle_names, span=2):
             own, coupling = field(nmj[0], nmj[0] + span - 1), field(nmj[0] - 2 * span, nmj[0] - span - 1)
         else:
             own, coupling = field(nmj[-1] - span + 1, nmj[-1]), field(nmj[-1] + span + 1, nmj[-1] + 2 * span)
-        out[name] = {"side": "dorsal" if ab[1] == "D" else "ventral", "rows": own, "coupling_rows": coupling}
+        out[name] = {"side": "dorsal" if ab[1] == "D" else "ventral", "rows": own, "coupling_rows": coupling,
+                     "command": "forward" if ab[2] == "B" else "backward"}
     return out
