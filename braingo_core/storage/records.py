@@ -2,8 +2,9 @@
 
 Every dtype here has an exact, tested itemsize and field offsets; docs/format.md documents each byte.
 Static records (``*Attr``, ``GapJunction``, ``NeuronType``, ``ReceptorType``, ``Region``) live in the file
-and are memory-mapped read-only; state records (``NeuronState``, ``CompartmentState``, ``SynapseState``)
-are the simulator's dynamic arrays and go into snapshots.
+and are memory-mapped read-only. State records (``NeuronState``, ``CompartmentState``, ``SynapseState``) are
+the fixed layout for per-neuron/compartment/synapse dynamic state; the engine itself keeps float64 arrays by
+name (``v``, ``ga``, ``ring``, ...: exact restarts), and those are what its snapshots store.
 """
 import numpy as np
 
