@@ -48,3 +48,16 @@ def state_dump(sim):
     out = {k: np.array(v) for k, v in sim.state.items()}
     out["soma_v"] = sim.voltages_mV()
     return out
+
+
+#: Classic Hodgkin-Huxley gate equations in Brian2 syntax (squid axon, rest -65 mV), for the oracle tests.
+HH_GATES_BRIAN2 = """
+    dm/dt = am*(1 - m) - bm*m : 1
+    dh/dt = ah*(1 - h) - bh*h : 1
+    dn/dt = an*(1 - n) - bn*n : 1
+    am = 0.1/mV*(v + 40*mV)/(1 - exp(-(v + 40*mV)/(10*mV)))/ms : Hz
+    bm = 4*exp(-(v + 65*mV)/(18*mV))/ms : Hz
+    ah = 0.07*exp(-(v + 65*mV)/(20*mV))/ms : Hz
+    bh = 1/(1 + exp(-(v + 35*mV)/(10*mV)))/ms : Hz
+    an = 0.01/mV*(v + 55*mV)/(1 - exp(-(v + 55*mV)/(10*mV)))/ms : Hz
+    bn = 0.125*exp(-(v + 65*mV)/(80*mV))/ms : Hz"""

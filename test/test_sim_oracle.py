@@ -7,6 +7,7 @@ import pytest
 from braingo_core.models import IZHIKEVICH_PRESETS
 from braingo_core.sim import Simulation
 from braingo_core.storage import BrainDBBuilder
+from sim_nets import HH_GATES_BRIAN2
 
 b2 = pytest.importorskip("brian2")
 from brian2 import (NeuronGroup, Network, SpikeMonitor, StateMonitor, Synapses, defaultclock, mV, ms, nS,  # noqa: E402
@@ -89,16 +90,8 @@ def test_hh_trace_rms(tmp_path):
     start_scope()
     defaultclock.dt = 0.01 * ms
     eqs = """dv/dt = (gl*(El - v) - gna*m**3*h*(v - ENa) - gk*n**4*(v - EK) + I)/Cm : volt
-    dm/dt = am*(1 - m) - bm*m : 1
-    dh/dt = ah*(1 - h) - bh*h : 1
-    dn/dt = an*(1 - n) - bn*n : 1
-    am = 0.1/mV*(v + 40*mV)/(1 - exp(-(v + 40*mV)/(10*mV)))/ms : Hz
-    bm = 4*exp(-(v + 65*mV)/(18*mV))/ms : Hz
-    ah = 0.07*exp(-(v + 65*mV)/(20*mV))/ms : Hz
-    bh = 1/(1 + exp(-(v + 35*mV)/(10*mV)))/ms : Hz
-    an = 0.01/mV*(v + 55*mV)/(1 - exp(-(v + 55*mV)/(10*mV)))/ms : Hz
-    bn = 0.125*exp(-(v + 65*mV)/(80*mV))/ms : Hz
-    I : amp"""
+    I : amp
+""" + HH_GATES_BRIAN2
     ns = dict(gl=3 * nS, El=-54.387 * mV, gna=1200 * nS, ENa=50 * mV, gk=360 * nS, EK=-77 * mV, Cm=10 * pF)
     G = NeuronGroup(1, eqs, method="exponential_euler", namespace=ns)
     v0 = -54.387

@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 
 #: Longest window of ticks a neuron runs on its own (bounded by the shortest delay; see kernels_loop).
 MAX_WINDOW = 16
+#: Neurons per chunk of the LIF fast path (its per-chunk state stays in the L1/L2 cache through a window).
+LIF_CHUNK = 256
 #: Networks at least this big run the numba-parallel loop when ``threads`` is "auto".
 AUTO_PARALLEL_NEURONS, AUTO_PARALLEL_SYNAPSES = 20_000, 1_000_000
 _DYNAMIC = ("v", "u", "gates", "ga", "gb", "ring", "s_gate", "ref_until", "rng", "x_pre", "x_post", "dw", "tick")
@@ -99,6 +101,9 @@ class PointEngine:
             # partitions: one per thread; a serial run with threads > 1 still splits (same state either way)
             self._P = min(self.threads or nt, nt) if self.parallel else (self.threads or 1)
             self._part_ptr = split_by_target(net, self._P)
+            P = max(self._P, nt)
+            self._lif_scr = (np.zeros(4, np.int64), np.zeros((P, LIF_CHUNK)), np.zeros((P, LIF_CHUNK), np.uint8),
+                             np.zeros((P, 25)))
         # graded point neurons coupled only by graded synapses and gap junctions: the serial graded path
         self.graded = bool(n and S == 0 and not net.syn_w.size and np.all(net.c_model == GRADED))
         if self.graded:
@@ -255,7 +260,7 @@ class PointEngine:
                      net.slot_norm, net.pa, net.pb, net.dt_ms),
                     (self.v, self.ga, self.gb, self.ring, self.ref_until, has_iext, self.i_ext, self.lesion,
                      self.syn_w, self.rng, self.tick),
-                    (sc[3], sc[4], sc[5], sc[6], sc[7], sc[8], self._spike_t, sc[9]), self._pois, rec)
+                    (sc[3], sc[4], sc[5], sc[6], sc[7], sc[8], self._spike_t, sc[9]) + self._lif_scr, self._pois, rec)
         else:
             kernel = kl.run_ticks_parallel if self.parallel else kl.run_ticks_serial
             if self.parallel and self.threads:

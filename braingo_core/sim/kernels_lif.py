@@ -2,36 +2,34 @@
 graded synapses, HH cables or STDP; one or two receptor slots).
 
 Same windows, conventions and arithmetic as :mod:`kernels_loop` (so the state is bitwise the same as the
-general loop's), with what the general loop has to decide per neuron and tick decided once:
+general loop's), laid out for SIMD:
 
-* the model is LIF, the two receptor slots live in registers, each slot's kind (conductance or current)
-  is fixed; a neuron's constants and its drive ``g_leak*E_leak + I_ext`` (pA) are loaded once per window;
 * one parallel region per window: partition p first adds the previous window's spikes into the ring for
   its own targets (the synapse CSR is split per pre neuron by target partition, ``part_ptr`` [n, P+1], so
   no partition reads another's synapses), then runs its neurons through the window. The spikes of the
   last window are delivered before returning, so the ring is complete between calls.
+* within a partition, chunks of up to ``engine.LIF_CHUNK`` neurons of one class run tick by tick: per tick a
+  branch-free pass over the chunk's contiguous state (:mod:`kernels_lif_simd`) that LLVM vectorises; the
+  chunk's state and ring rows stay in cache through the window.
 
 Each target sums its inputs in (tick, neuron, synapse) order whatever P is: bitwise the same state for
 any number of threads.
 """
-import math
-
 import numpy as np
 from llvmlite import ir
 from numba import njit, prange, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from braingo_core.sim.kernels_lif_simd import poisson_pass, poisson_tail, poisson_thresholds, update_pass
 from braingo_core.sim.kernels_loop import DIVERGED, DONE, SPIKE_BUFFER_FULL, variant
-from braingo_core.sim.kernels_neuron import INV53, MULT, U11, U12, U25, U27, end_window
+from braingo_core.sim.kernels_neuron import end_window
 
 #: Synapses ahead whose ring cell is prefetched during delivery (the ring is far larger than the caches).
 PREFETCH = 8
 
 
-@intrinsic
-def prefetch_write(typingctx, arr, flat):
-    """Hint the cache to fetch element ``flat`` of the C-contiguous ``arr`` for writing (llvm.prefetch)."""
+def _prefetch_codegen(rw):
     def codegen(context, builder, sig, args):
         ary = context.make_array(sig.args[0])(context, builder, args[0])
         i8p = ir.IntType(8).as_pointer()
@@ -39,9 +37,21 @@ def prefetch_write(typingctx, arr, flat):
         fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]),
                                             "llvm.prefetch.p0i8")
         ptr = builder.bitcast(builder.gep(ary.data, [args[1]]), i8p)
-        builder.call(fn, [ptr, ir.Constant(i32, 1), ir.Constant(i32, 3), ir.Constant(i32, 1)])
+        builder.call(fn, [ptr, ir.Constant(i32, rw), ir.Constant(i32, 3), ir.Constant(i32, 1)])
         return context.get_dummy_value()
-    return types.void(arr, types.intp), codegen
+    return codegen
+
+
+@intrinsic
+def prefetch_write(typingctx, arr, flat):
+    """Hint the cache to fetch element ``flat`` of the C-contiguous ``arr`` for writing (llvm.prefetch)."""
+    return types.void(arr, types.intp), _prefetch_codegen(1)
+
+
+@intrinsic
+def prefetch_read(typingctx, arr, flat):
+    """Hint the cache to fetch element ``flat`` of the C-contiguous ``arr`` for reading (llvm.prefetch)."""
+    return types.void(arr, types.intp), _prefetch_codegen(0)
 
 
 @njit(cache=True)
@@ -49,6 +59,16 @@ def deliver(p, n_pend, pend_i, pend_t, part_ptr, syn_node, syn_delay, syn_slot, 
     """Add the synapses of spikes ``pend_i/pend_t[:n_pend]`` onto targets of partition p into the ring."""
     R, S, N = ring.shape
     for j in range(n_pend):
+        if j + 1 < n_pend:                       # the next spike's synapses (a random row: not in cache)
+            i = pend_i[j + 1]
+            q0, q1 = part_ptr[i, p], part_ptr[i, p + 1]
+            for q in range(q0, q1, 8):           # a cache line each
+                prefetch_read(syn_w, q)
+            for q in range(q0, q1, 16):
+                prefetch_read(syn_node, q)
+                prefetch_read(syn_delay, q)
+            for q in range(q0, q1, 64):
+                prefetch_read(syn_slot, q)
         i = pend_i[j]
         base = pend_t[j] % R
         end = part_ptr[i, p + 1]
@@ -65,146 +85,97 @@ def deliver(p, n_pend, pend_i, pend_t, part_ptr, syn_node, syn_delay, syn_slot, 
             ring[slot, syn_slot[q], syn_node[q]] += syn_w[q]
 
 
-@njit(cache=True)
+@njit(error_model="numpy")             # x / 0 gives inf, not an exception: selects discard it
 def lif_window(lo, hi, n0, W, cls, c_params, c_cm, c_gl, c_inv_gl, c_el, c_decay_m, v, ga, gb, ring, slot_cond,
-               slot_e, slot_dd, slot_dr, slot_norm, pa, pb, has_iext, i_ext, ref_until, lesion, rng, pois, rec_col,
-               rec_every, rec_v, rec_row0, spk_i, spk_t, dt):
+               slot_e, slot_dd, slot_dr, slot_norm, pa, pb, has_iext, i_ext, ref_until, lesion, rng, pois, thr, kbuf,
+               fired, cst, rec_col, rec_every, rec_v, rec_row0, spk_i, spk_t, dt):
     """Advance LIF neurons lo..hi-1 through ticks n0..n0+W-1 (``update_neurons`` restricted to LIF).
 
-    Returns (spikes written to spk_i/spk_t[lo*W:], earliest diverged (neuron, tick) or (-1, -1)).
+    Chunks of at most ``kbuf.size`` neurons of one class run tick by tick (kernels_lif_simd); ``kbuf``,
+    ``fired`` and ``cst`` are this partition's scratch. Returns (spikes written to spk_i/spk_t[lo*W:] in
+    (tick, neuron) order per chunk, earliest diverged (neuron, tick) or (-1, -1)).
     """
     p_on, p_all, p_cdf, p_slot, p_w, p_mask = pois
     R = ring.shape[0]
     S = ga.shape[0]
-    s1 = S > 1
-    n_cdf = p_cdf.shape[0] - 1
+    two = S > 1
+    CH = kbuf.shape[0]
     cnt = 0
     bad_i = -1
     bad_t = -1
     rec_first = -(-n0 // rec_every) * rec_every if rec_every > 0 else 0
     r_first = (n0 + R - 1) % R
-    cond0 = slot_cond[0] != 0
-    cond1 = s1 and slot_cond[1] != 0
-    e0 = slot_e[0]
-    e1 = slot_e[1] if s1 else 0.0
-    nrm0 = slot_norm[0]
-    nrm1 = slot_norm[1] if s1 else 0.0
-    rf0 = 1.0 if slot_dr[0] > 0.0 else 0.0         # the rise part b stays 0 for single exponentials
-    rf1 = 1.0 if s1 and slot_dr[1] > 0.0 else 0.0
-    dd0, dr0 = slot_dd[0], slot_dr[0]
-    dd1 = slot_dd[1] if s1 else 0.0
-    dr1 = slot_dr[1] if s1 else 0.0
-    p_nrm = slot_norm[p_slot] if p_on else 0.0
-    for i in range(lo, hi):
-        col = rec_col[i] if rec_every > 0 else -1
-        if lesion[i] != 0:
-            r_in = r_first - 1
-            for n in range(n0, n0 + W):
-                r_in += 1
-                if r_in == R:
-                    r_in = 0
-                if col >= 0 and n % rec_every == 0:
-                    rec_v[rec_row0 + (n - rec_first) // rec_every, col] = v[i]
-                for s in range(S):
-                    ring[r_in, s, i] = 0.0
-            continue
-        c = cls[i]
-        poisson = p_on and (p_all or p_mask[i] != 0)
-        vx, r, ru = v[i], rng[i], ref_until[i]
-        gl, cm = c_gl[c], c_cm[c]
-        v_reset, v_th, t_ref = c_params[c, 0], c_params[c, 1], np.int64(c_params[c, 2])
-        drive0 = gl * c_el[c] + (i_ext[i] if has_iext else 0.0)
-        leak = gl > 0.0
-        vinf0 = drive0 * c_inv_gl[c]
-        dm = c_decay_m[c]
-        pa0, pb0 = pa[0, c], pb[0, c]
-        pa1 = pa[1, c] if s1 else 0.0
-        pb1 = pb[1, c] if s1 else 0.0
-        a0, b0 = ga[0, i], gb[0, i]
-        a1 = ga[1, i] if s1 else 0.0
-        b1 = gb[1, i] if s1 else 0.0
-        r_in = r_first - 1
+    anycond = slot_cond[0] != 0 or (two and slot_cond[1] != 0)
+    rise = slot_dr[0] > 0.0 or (two and slot_dr[1] > 0.0)
+    a0s, b0s, a1s, b1s = ga[0], gb[0], ga[S - 1], gb[S - 1]       # rows as 1-d arrays: LLVM sees no overlap
+    if not p_on:
+        kbuf[:] = 0.0
+    for s in range(2):
+        k = 8 + 8 * s
+        on = s < S
+        cst[k] = slot_norm[s] if on else 0.0
+        cst[k + 1] = 1.0 if on and slot_dr[s] > 0.0 else 0.0
+        cst[k + 2] = slot_dd[s] if on else 0.0
+        cst[k + 3] = slot_dr[s] if on else 0.0
+        cst[k + 4] = 0.0
+        cst[k + 5] = 0.0
+        cst[k + 6] = slot_e[s] if on else 0.0
+        cst[k + 7] = 1.0 if p_on and p_slot == s else 0.0
+    cst[24] = p_w
+    c0 = lo
+    while c0 < hi:
+        c = cls[c0]
+        c1 = c0 + 1
+        lim = min(hi, c0 + CH)
+        while c1 < lim and cls[c1] == c:
+            c1 += 1
+        cst[0], cst[1], cst[2], cst[3] = c_gl[c], c_cm[c], c_inv_gl[c], c_decay_m[c]
+        cst[4], cst[5], cst[6], cst[7] = c_params[c, 0], c_params[c, 1], c_params[c, 2], c_gl[c] * c_el[c]
+        for s in range(S):
+            cst[12 + 8 * s], cst[13 + 8 * s] = pa[s, c], pb[s, c]
+        full = anycond or not c_gl[c] > 0.0
+        les_any = False
+        for i in range(c0, c1):
+            les_any |= lesion[i] != 0
+        plain = not (les_any or has_iext or rise)
+        r_in = r_first
         for n in range(n0, n0 + W):
+            if rec_every > 0 and n % rec_every == 0:
+                row = rec_row0 + (n - rec_first) // rec_every
+                for i in range(c0, c1):
+                    if rec_col[i] >= 0:
+                        rec_v[row, rec_col[i]] = v[i]
+            if p_on and poisson_pass(c0, c1, rng, p_mask, lesion, thr, kbuf):
+                poisson_tail(c0, c1, rng, p_cdf, kbuf)
+            ring0, ring1 = ring[r_in, 0], ring[r_in, S - 1]
+            # constant flags: specialised SIMD loops for the common plain cases (kernels_lif_simd)
+            if plain and two and full:
+                nf, bad = update_pass(c0, c1, n, True, True, False, False, v, ref_until, a0s, b0s, a1s, b1s, ring0,
+                                      ring1, i_ext, False, lesion, kbuf, fired, cst, slot_cond, dt)
+            elif plain and not (two or full):
+                nf, bad = update_pass(c0, c1, n, False, False, False, False, v, ref_until, a0s, b0s, a1s, b1s, ring0,
+                                      ring1, i_ext, False, lesion, kbuf, fired, cst, slot_cond, dt)
+            else:
+                nf, bad = update_pass(c0, c1, n, two, full, rise, les_any, v, ref_until, a0s, b0s, a1s, b1s, ring0,
+                                      ring1, i_ext, has_iext, lesion, kbuf, fired, cst, slot_cond, dt)
+            if nf > 0:
+                for j in range(c1 - c0):
+                    if fired[j]:
+                        spk_i[lo * W + cnt] = c0 + j
+                        spk_t[lo * W + cnt] = n
+                        cnt += 1
+            if bad:
+                for i in range(c0, c1):
+                    if lesion[i] == 0 and not np.isfinite(v[i]):
+                        if bad_t < 0 or n < bad_t:
+                            bad_i = i
+                            bad_t = n
+                        break
+                break
             r_in += 1
             if r_in == R:
                 r_in = 0
-            if col >= 0 and n % rec_every == 0:
-                rec_v[rec_row0 + (n - rec_first) // rec_every, col] = vx
-            val = ring[r_in, 0, i]
-            if val != 0.0:                               # most slots are empty: no write-back then
-                ring[r_in, 0, i] = 0.0
-                a0 += val * nrm0
-                b0 += val * nrm0 * rf0
-            if s1:
-                val = ring[r_in, 1, i]
-                if val != 0.0:
-                    ring[r_in, 1, i] = 0.0
-                    a1 += val * nrm1
-                    b1 += val * nrm1 * rf1
-            if poisson:                                  # xorshift64*, binomial by inversion of p_cdf
-                r ^= r >> U12
-                r ^= r << U25
-                r ^= r >> U27
-                uu = float(np.int64((r * MULT) >> U11)) * INV53     # < 2**53: the signed conversion is exact
-                if uu > p_cdf[0]:
-                    k = 1
-                    while k < n_cdf and uu > p_cdf[k]:
-                        k += 1
-                    add = k * p_w * p_nrm
-                    if p_slot == 0:
-                        a0 += add
-                        b0 += add * rf0
-                    else:
-                        a1 += add
-                        b1 += add * rf1
-            fired = False
-            if n >= ru:
-                gtot = gl
-                drive = drive0
-                vcur = 0.0
-                if cond0:
-                    gtot += a0 - b0
-                    drive += (a0 - b0) * e0
-                else:
-                    vcur = a0 * pa0 - b0 * pb0
-                if s1:
-                    if cond1:
-                        gtot += a1 - b1
-                        drive += (a1 - b1) * e1
-                    else:
-                        vcur += a1 * pa1 - b1 * pb1
-                if gtot == gl and leak:
-                    vinf = vinf0 if drive == drive0 else drive * c_inv_gl[c]
-                    vx = vinf + (vx - vinf) * dm + vcur
-                elif gtot != 0.0:
-                    vinf = drive / gtot
-                    vx = vinf + (vx - vinf) * math.exp(-dt * gtot / cm) + vcur
-                else:
-                    vx += dt * drive / cm + vcur
-                if vx > v_th and np.isfinite(vx):
-                    vx = v_reset
-                    ru = n + t_ref
-                    fired = True
-            a0 *= dd0
-            b0 *= dr0
-            if s1:
-                a1 *= dd1
-                b1 *= dr1
-            if fired:
-                spk_i[lo * W + cnt] = i
-                spk_t[lo * W + cnt] = n
-                cnt += 1
-            if not np.isfinite(vx):
-                if bad_t < 0 or n < bad_t:
-                    bad_i = i
-                    bad_t = n
-                break
-        v[i] = vx
-        ga[0, i], gb[0, i] = a0, b0
-        if s1:
-            ga[1, i], gb[1, i] = a1, b1
-        rng[i] = r
-        ref_until[i] = ru
+        c0 = c1
     return cnt, bad_i, bad_t
 
 
@@ -212,12 +183,13 @@ def _run_lif(n_ticks, P, W_max, net, st, scr, pois, rec):
     (cls, c_params, c_cm, c_gl, c_inv_gl, c_el, c_decay_m, part_ptr, syn_node, syn_delay, syn_slot, slot_cond,
      slot_e, slot_dd, slot_dr, slot_norm, pa, pb, dt) = net
     v, ga, gb, ring, ref_until, has_iext, i_ext, lesion, syn_w, rng, tick = st
-    spk_i, spk_t, spk_cnt, bad_i, bad_t, spikes, spike_t, t_start = scr
+    spk_i, spk_t, spk_cnt, bad_i, bad_t, spikes, spike_t, t_start, thr, kbuf, fired, cst = scr
     rec_col, rec_every, rec_v, rec_row, out_i, out_t, out_n, err = rec
     n_neu = v.shape[0]
     done = 0
     n_pend = 0
     status = DONE
+    poisson_thresholds(pois[2], thr)
     while done < n_ticks:
         n0 = tick[0]
         W = min(W_max, n_ticks - done, (out_t.shape[0] - out_n[0]) // max(n_neu, 1))
@@ -230,8 +202,8 @@ def _run_lif(n_ticks, P, W_max, net, st, scr, pois, rec):
             deliver(p, n_pend, spikes, spike_t, part_ptr, syn_node, syn_delay, syn_slot, syn_w, ring)
             cnt, bi, bt = lif_window(lo, hi, n0, W, cls, c_params, c_cm, c_gl, c_inv_gl, c_el, c_decay_m, v, ga,
                                      gb, ring, slot_cond, slot_e, slot_dd, slot_dr, slot_norm, pa, pb, has_iext,
-                                     i_ext, ref_until, lesion, rng, pois, rec_col, rec_every, rec_v, rec_row[0],
-                                     spk_i, spk_t, dt)
+                                     i_ext, ref_until, lesion, rng, pois, thr, kbuf[p], fired[p], cst[p], rec_col,
+                                     rec_every, rec_v, rec_row[0], spk_i, spk_t, dt)
             spk_cnt[p] = cnt
             bad_i[p] = bi
             bad_t[p] = bt

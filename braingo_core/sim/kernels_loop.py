@@ -30,6 +30,8 @@ from numba import njit, prange
 from braingo_core.sim.kernels_neuron import end_window, graded_gate, update_neurons
 
 DONE, SPIKE_BUFFER_FULL, DIVERGED = 0, 1, 2
+#: Modules whose code the loop variants compile in (their hash names the variants' cache entries).
+HELPERS = ("kernels_neuron.py", "kernels_math.py", "kernels_lif_simd.py")
 
 
 def _run_ticks(n_ticks, P, W_max, net, st, scr, pois, stdp, rec):
@@ -162,11 +164,16 @@ def _stdp_tick(n, total, spikes, syn_w, x_pre, x_post, dw, a_plus, a_minus, dec_
 def variant(func, suffix):
     """A copy of ``func`` with its own name, so each numba variant gets its own cache file.
 
-    The name carries a hash of kernels_neuron.py: numba's cache does not notice changes in the helpers
-    it inlined from another module, so a changed helper must give a new cache entry.
+    The name carries a hash of the helper modules (``HELPERS``): numba's cache does not notice changes in
+    the helpers it compiled in from another module, so a changed helper must give a new cache entry. For
+    the same reason the helpers that call into another module (``update_neurons``, ``lif_window``,
+    ``update_pass``) are not cached on their own: they are compiled into these cached variants.
     """
-    with open(os.path.join(os.path.dirname(__file__), "kernels_neuron.py"), "rb") as f:
-        suffix += "_" + hashlib.sha1(f.read()).hexdigest()[:10]
+    h = hashlib.sha1()
+    for name in HELPERS:
+        with open(os.path.join(os.path.dirname(__file__), name), "rb") as f:
+            h.update(f.read())
+    suffix += "_" + h.hexdigest()[:10]
     g = types.FunctionType(func.__code__, func.__globals__, func.__name__ + suffix, func.__defaults__,
                            func.__closure__)
     g.__qualname__ = func.__qualname__ + suffix
