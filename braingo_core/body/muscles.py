@@ -38,6 +38,8 @@ from braingo_core.errors import BodyError
 log = logging.getLogger(__name__)
 
 N_MUSCLES = 96
+#: Muscle threshold of ``SigmoidMuscleMap`` when neither the caller nor the config sets one.
+V_TH_DEFAULT_mV = -30.0
 
 
 def _class_thresholds(neurons, by_class, default_mV, path):
@@ -57,7 +59,7 @@ def _sigmoid(x):
 class SigmoidMuscleMap:
     """Static map: sigmoid of each motor-neuron voltage through a normalised neuron->muscle table."""
 
-    def __init__(self, neurons, weights, v_th_mV=-30.0, scale_mV=5.0):
+    def __init__(self, neurons, weights, v_th_mV=V_TH_DEFAULT_mV, scale_mV=5.0):
         self.neurons = tuple(str(n) for n in neurons)
         w = np.asarray(weights, dtype=np.float64)
         if w.shape != (len(self.neurons), N_MUSCLES):
@@ -102,7 +104,7 @@ class SigmoidMuscleMap:
                 if key in sigmoid:
                     kw.setdefault(key, float(sigmoid[key]))
             if by_class:
-                kw["v_th_mV"] = _class_thresholds(neurons, by_class, kw.get("v_th_mV", -30.0), config.path)
+                kw["v_th_mV"] = _class_thresholds(neurons, by_class, kw.get("v_th_mV", V_TH_DEFAULT_mV), config.path)
         return cls(neurons, w, **kw)
 
     def activations(self, v_mV, out=None):

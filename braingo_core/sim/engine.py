@@ -33,6 +33,7 @@ from braingo_core.sim import kernels_loop as kl
 from braingo_core.sim.kernels_neuron import hh_rates
 from braingo_core.sim import kernels_graded as kg
 from braingo_core.sim import kernels_lif as kf
+from braingo_core.sim import kernels_lif_simd as kls
 from braingo_core.sim.network import GRADED, HH, IZH, LIF, build_network, graded_rows, split_by_target
 
 log = logging.getLogger(__name__)
@@ -103,7 +104,7 @@ class PointEngine:
             self._part_ptr = split_by_target(net, self._P)
             P = max(self._P, nt)
             self._lif_scr = (np.zeros(4, np.int64), np.zeros((P, LIF_CHUNK)), np.zeros((P, LIF_CHUNK), np.uint8),
-                             np.zeros((P, 25)))
+                             np.zeros((P, kls.CST_SIZE)))
         # graded point neurons coupled only by graded synapses and gap junctions: the serial graded path
         self.graded = bool(n and S == 0 and not net.syn_w.size and np.all(net.c_model == GRADED))
         if self.graded:

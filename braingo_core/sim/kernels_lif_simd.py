@@ -25,6 +25,8 @@ from braingo_core.sim.kernels_neuron import INV53, MULT, U11, U12, U25, U27
 
 TWO53 = 9007199254740992.0
 NEVER = np.int64(1) << 62                      # a threshold no 53-bit draw exceeds
+#: Length of ``update_pass``'s constant block ``cst`` (8 class constants, 8 per slot x 2, the Poisson weight).
+CST_SIZE = 25
 
 
 @njit(cache=True)
