@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test bench clean
+.PHONY: setup demo test test-fast clean
 
 $(BIN)/.installed: setup.py constraints.txt
 	$(PY) -m venv $(VENV)
@@ -18,6 +18,9 @@ demo: setup
 
 test: setup
 	$(BIN)/python -m pytest -q
+
+test-fast: setup   # the edit loop: no slow or ROS tests
+	$(BIN)/python -m pytest -q -m "not slow and not ros"
 
 clean:
 	rm -rf build install log runs .pytest_cache
