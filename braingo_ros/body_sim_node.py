@@ -22,6 +22,7 @@ publishers of the loop have matched it, and a volatile message sent before that 
 cost a dropped period. Without ``lock_step`` the body advances one period per wall-clock period.
 """
 import json
+import sys
 import time
 
 import numpy as np
@@ -212,8 +213,8 @@ class BodySimNode(Node):
 
 
 def main(args=None):
-    run_node(BodySimNode, args)
+    return run_node(BodySimNode, args)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

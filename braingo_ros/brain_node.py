@@ -26,6 +26,7 @@ advances exactly one period (lock-step with the body simulation: reproducible, n
 One period is :class:`braingo_core.body.control_step.ControlStep`, the step the ROS-free loop takes.
 """
 import math
+import sys
 import time
 
 import numpy as np
@@ -354,8 +355,8 @@ def _check_numbers(p):
 
 
 def main(args=None):
-    run_node(BrainNode, args)
+    return run_node(BrainNode, args)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -15,6 +15,7 @@ One effort command is published per motor-voltage message (lock-step friendly), 
 every message, so the joints relax at the parameter's bound, not up to a timer period later.
 """
 import math
+import sys
 
 import numpy as np
 from rclpy.node import Node
@@ -141,8 +142,8 @@ class MuscleNode(Node):
 
 
 def main(args=None):
-    run_node(MuscleNode, args)
+    return run_node(MuscleNode, args)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

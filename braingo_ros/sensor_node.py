@@ -14,6 +14,8 @@ Subscribes
 Parameters (see ``PARAMS``)
     body_config.
 """
+import sys
+
 import numpy as np
 from nav_msgs.msg import Odometry
 from rclpy.node import Node
@@ -47,6 +49,8 @@ class SensorNode(Node):
         self.create_subscription(JointState, topics.JOINT_STATES, self._on_joint_states, 10)
         self.create_subscription(Odometry, topics.ODOM, self._on_odom, 10)
         self.create_subscription(Float64MultiArray, topics.CONTACT_FORCES, self._on_contacts, 10)
+        self.get_logger().info(f"{self.senses.n_neurons} stimulus channels ({', '.join(self.senses.senses)}) "
+                               f"from {self.body_config.path}")
 
     def _on_joint_states(self, msg):
         names, positions = list(msg.name), np.asarray(msg.position, dtype=np.float64)
@@ -81,8 +85,8 @@ class SensorNode(Node):
 
 
 def main(args=None):
-    run_node(SensorNode, args)
+    return run_node(SensorNode, args)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
