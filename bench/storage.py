@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 
-from braingo_core.storage import BrainDB, BrainDBBuilder, load_snapshot, records, save_snapshot
+from braingo_core.storage import BrainDB, BrainDBBuilder, load_snapshot, save_snapshot
 
 
 def build(path, n_neurons, n_synapses, seed):
@@ -97,9 +97,9 @@ def main():
             total += len(db.out_synapses(int(i)))
         lookup_ms = (time.perf_counter() - t0) * 1e3
 
-        state = {"neuron_state": np.zeros(db.neuron_count(), records.NeuronState),
-                 "synapse_state": np.zeros(db.synapse_count(), records.SynapseState),
-                 "ring": np.zeros((db.ring_size, db.neuron_count()), np.float32)}
+        state = {"v": np.zeros(db.neuron_count()), "ga": np.zeros(db.neuron_count()),
+                 "w_plastic": np.zeros(db.synapse_count()),
+                 "ring": np.zeros((db.ring_size, db.neuron_count()))}
         snap, plain = os.path.join(tmp, "s.snapshot"), os.path.join(tmp, "plain.bin")
         save_s = best(lambda: save_snapshot(snap, db.fingerprint, 0, db.dt_ms, state))
         plain_w = best(lambda: plain_write(plain, state))

@@ -13,6 +13,10 @@ class BrainDBChecksumError(BrainDBFormatError):
     """A segment's bytes do not match the checksum stored in the header."""
 
 
+class NeuronLookupError(BrainGoError, LookupError):
+    """A neuron id, name or class that the database does not hold (BrainDB lookups)."""
+
+
 class BuilderError(BrainGoError):
     """Invalid input to BrainDBBuilder: out-of-range or duplicate ids, bad names or values."""
 

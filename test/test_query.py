@@ -88,14 +88,14 @@ def test_worm_queries(tmp_path):
 
 
 def test_cli_query(net, capsys):
-    assert cli_main(["query", str(net.path), "downstream", "A", "--hops", "2"]) == 0
+    assert cli_main(["query", "downstream", str(net.path), "A", "--hops", "2"]) == 0
     text = capsys.readouterr().out
     assert text.splitlines()[0].split() == ["name", "id", "hops", "via"] and "D     3   2     B" in text
-    assert cli_main(["query", str(net.path), "--json", "path", "A", "E"]) == 0
+    assert cli_main(["query", "path", str(net.path), "A", "E", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == [["A", "B", "D", "E"], ["A", "C", "D", "E"]]
-    assert cli_main(["query", str(net.path), "--json", "matrix", "--by", "region"]) == 0
+    assert cli_main(["query", "matrix", "--json", str(net.path), "--by", "region"]) == 0
     assert json.loads(capsys.readouterr().out)["labels"] == ["head", "tail"]
-    assert cli_main(["query", str(net.path), "pathway", "class:sensory", "class:inter"]) == 0
+    assert cli_main(["query", "pathway", str(net.path), "class:sensory", "class:inter"]) == 0
     assert "synapses      2" in capsys.readouterr().out
-    assert cli_main(["query", str(net.path), "degree"]) == 0
-    assert cli_main(["query", str(net.path), "upstream", "Q"]) == 2
+    assert cli_main(["query", "degree", str(net.path)]) == 0
+    assert cli_main(["query", "upstream", str(net.path), "Q"]) == 2

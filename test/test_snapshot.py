@@ -9,15 +9,13 @@ import numpy as np
 import pytest
 
 from braingo_core.errors import SnapshotError
-from braingo_core.storage import BrainDB, load_snapshot, records, save_snapshot
+from braingo_core.storage import BrainDB, load_snapshot, save_snapshot
 from conftest import build_small_db
 
 
 def _arrays():
-    state = np.zeros(20, records.NeuronState)
-    state["v_mem"] = np.linspace(-70, -50, 20)
-    state["last_spike_tick"] = records.NEVER
-    return {"neuron_state": state, "weights": np.arange(80, dtype=np.float32),
+    return {"v": np.linspace(-70, -50, 20), "ref_until": np.full(20, np.iinfo(np.int64).max),
+            "lesion": np.arange(20, dtype=np.uint8) % 2, "weights": np.arange(80, dtype=np.float32),
             "ring": np.arange(64, dtype=np.float64).reshape(16, 4), "empty": np.zeros(0),
             "empty_2d": np.zeros((0, 3), np.float32)}
 

@@ -1,6 +1,7 @@
 """BrainDBBuilder + BrainDB: round trips, CSR, read-only mmap, and every bad-input case."""
 import os
 import stat
+import zlib
 
 import numpy as np
 import pytest
@@ -53,7 +54,7 @@ def test_compartment_tree_and_global_ids(tmp_path):
     t = b.add_neuron_type("c", model="celegans")
     b.add_neuron("P", t)
     b.add_neuron("Q", t, compartments=[dict(kind="soma", length_um=3, diam_um=3, gbar_S_cm2=np.full(16, 1e-4)),
-                                      dict(parent=0, kind="neurite", length_um=150, diam_um=0.5)])
+                                       dict(parent=0, kind="neurite", length_um=150, diam_um=0.5)])
     r = b.add_receptor("g", kind="graded")
     b.add_synapse("P", "Q", 1.0, receptor=r, syn_type="graded", post_comp=1)
     b.add_gap_junction("P", "Q", 0.01, comp_b=1)
@@ -229,8 +230,8 @@ def test_builder_metadata_must_be_json(tmp_path):
         b.write(tmp_path / "x.braindb")
 
 
-def test_open_does_not_read_whole_file(tmp_path):
-    """Large segments are mapped, not read: opening a file whose synapse segment is corrupt succeeds."""
+def test_open_verifies_every_segment_unless_opted_out(tmp_path):
+    """A flip in a large synapse segment is refused on open; verify=False maps it unread."""
     b = BrainDBBuilder()
     b.add_neuron_type("t")
     b.add_neurons(100, 0)
@@ -241,7 +242,51 @@ def test_open_does_not_read_whole_file(tmp_path):
     e = BrainDB(path).header["segments"][fmt.SEGMENTS.index("synapses")]
     assert int(e["length"]) > (1 << 20)
     _corrupt(path, int(e["offset"]) + 1000, b"\xff\xff")
-    db = BrainDB(path)
-    assert db.synapse_count() == 50_000
+    with pytest.raises(BrainDBChecksumError, match="segment synapses checksum"):
+        BrainDB(path)
+    db = BrainDB(path, verify=False)
+    assert db.synapse_count() == 50_000 and not db.verified
     with pytest.raises(BrainDBChecksumError, match="synapses"):
         db.verify()
+
+
+@pytest.mark.parametrize("offset", [88, 95, 416, 503, 508, 511])
+def test_reserved_header_bytes_are_checked(small_db_path, offset):
+    """A byte the CRC does not cover (508..511), or one it covers but no field uses, must be zero."""
+    with open(small_db_path, "rb") as f:
+        raw = bytearray(f.read(fmt.HEADER_SIZE))
+    raw[offset] ^= 0x01
+    if offset < fmt.HEADER_CRC_SPAN:        # recompute the CRC: only the reserved-byte check can refuse it
+        raw[504:508] = np.uint32(zlib.crc32(bytes(raw[:fmt.HEADER_CRC_SPAN]))).tobytes()
+    _corrupt(small_db_path, 0, bytes(raw))
+    with pytest.raises(BrainDBFormatError, match="reserved header bytes .* are not zero"):
+        BrainDB(small_db_path, verify=False)
+
+
+def test_alignment_gaps_and_trailing_bytes_are_checked(small_db_path):
+    db = BrainDB(small_db_path)
+    e = db.header["segments"][fmt.SEGMENTS.index("row_ptr")]     # 21 x 8 B: followed by a 24-byte gap
+    end = int(e["offset"]) + int(e["length"])
+    assert end % fmt.ALIGN
+    del db
+    _corrupt(small_db_path, end, b"\x01")
+    with pytest.raises(BrainDBFormatError, match="gap bytes"):
+        BrainDB(small_db_path, verify=False)
+
+
+def test_trailing_data_is_refused(small_db_path):
+    with open(small_db_path, "ab") as f:
+        f.write(b"\0" * 64)
+    with pytest.raises(BrainDBFormatError, match="trailing data"):
+        BrainDB(small_db_path, verify=False)
+
+
+def test_segment_attributes_are_properties(small_db_path):
+    """Readers (and help()) see every segment accessor; nothing is resolved through __getattr__."""
+    db = BrainDB(small_db_path)
+    for name in ("neuron_attrs", "compartments", "row_ptr", "col_idx", "synapses", "gap_junctions", "regions",
+                 "neuron_types", "receptors"):
+        assert isinstance(getattr(BrainDB, name), property), name
+    assert not hasattr(BrainDB, "__getattr__")
+    with pytest.raises(AttributeError):
+        db.neurons_segment

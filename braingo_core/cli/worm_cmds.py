@@ -1,5 +1,6 @@
 """`braingo load-worm`, `braingo load-csv` and `braingo query`: build databases from connectome sources and
 ask connectivity questions (text tables or ``--json``)."""
+import argparse
 import json
 from pathlib import Path
 
@@ -25,27 +26,32 @@ def register(sub):
     p.add_argument("--dt", type=float, default=0.1, help="time step, ms (default 0.1)")
     p.set_defaults(func=cmd_load_csv)
 
-    p = sub.add_parser("query", help="connectivity queries on a .braindb")
-    p.add_argument("file", help=".braindb file")
-    p.add_argument("--json", action="store_true", help="print JSON instead of a text table")
+    p = sub.add_parser("query", help="connectivity queries on a .braindb: braingo query QUERY FILE ...")
     q = p.add_subparsers(dest="query", required=True, metavar="QUERY")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("file", help=".braindb file")
+    common.add_argument("--json", action="store_true", help="print JSON instead of a text table")
+
+    def query_parser(name, helptext):
+        return q.add_parser(name, help=helptext, parents=[common])
+
     for name, helptext in (("downstream", "neurons reachable from NEURON"), ("upstream", "neurons reaching NEURON")):
-        s = q.add_parser(name, help=helptext)
+        s = query_parser(name, helptext)
         s.add_argument("neuron", help="name or id")
         s.add_argument("--hops", type=int, default=1, help="maximum path length (default 1)")
         s.add_argument("--min-weight", type=float, default=0.0, help="ignore synapses with |weight| below this")
-    s = q.add_parser("path", help="shortest paths between two neurons")
+    s = query_parser("path", "shortest paths between two neurons")
     s.add_argument("source")
     s.add_argument("target")
     s.add_argument("--min-weight", type=float, default=0.0)
     s.add_argument("--max-hops", type=int, default=10)
-    s = q.add_parser("pathway", help="synapses from one group to another (class:X, region:X, name:PAT, A,B,...)")
+    s = query_parser("pathway", "synapses from one group to another (class:X, region:X, name:PAT, A,B,...)")
     s.add_argument("source")
     s.add_argument("target")
-    s = q.add_parser("matrix", help="adjacency matrix between groups")
+    s = query_parser("matrix", "adjacency matrix between groups")
     s.add_argument("--by", choices=("class", "region"), default="class")
     s.add_argument("--value", choices=("weight", "count", "synapses"), default="weight")
-    s = q.add_parser("degree", help="in/out degree statistics and hubs")
+    s = query_parser("degree", "in/out degree statistics and hubs")
     s.add_argument("--top", type=int, default=10)
     p.set_defaults(func=cmd_query)
 

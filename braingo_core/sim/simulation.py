@@ -5,7 +5,7 @@ import numbers
 
 import numpy as np
 
-from braingo_core.errors import SimulationError, SnapshotError
+from braingo_core.errors import NeuronLookupError, SimulationError, SnapshotError
 from braingo_core.models import NEURON_MODELS
 from braingo_core.sim.config import parse_config
 from braingo_core.sim.recording import Recorder
@@ -88,6 +88,13 @@ class Simulation:
     def time_ms(self):
         return self.tick * self.dt_ms
 
+    def _id(self, ref):
+        """Database id of ``ref`` (id, decimal string or name); SimulationError if the database lacks it."""
+        try:
+            return self.db.neuron_id(ref)
+        except NeuronLookupError as exc:
+            raise SimulationError(str(exc)) from None
+
     def neuron_ids(self, refs):
         """int64 ids of neurons given by id, decimal string or name (one or a sequence)."""
         if isinstance(refs, np.ndarray) and refs.dtype.kind in "iu":     # the per-period path of the nodes
@@ -98,7 +105,7 @@ class Simulation:
             return refs.astype(np.int64, copy=False)
         if isinstance(refs, (str, numbers.Integral)):
             refs = [refs]
-        return np.asarray([self.db.neuron_id(r) for r in refs], np.int64)
+        return np.asarray([self._id(r) for r in refs], np.int64)
 
     @staticmethod
     def _current(pA, what):
@@ -108,7 +115,7 @@ class Simulation:
 
     def set_neuron_input(self, neuron, pA):
         """Set the constant current (pA) injected into ``neuron`` (id or name)."""
-        i = self.db.neuron_id(neuron)
+        i = self._id(neuron)
         self._eng.i_ext[i] = self._current(pA, f"neuron {neuron!r}")
 
     def set_inputs(self, ids, pA):
@@ -132,7 +139,7 @@ class Simulation:
         ticks = self.ticks_for(duration_ms)
         saved = self._eng.i_ext.copy()
         for ref, pa in items:
-            self._eng.i_ext[self.db.neuron_id(ref)] += self._current(pa, f"stimulus {ref!r}")
+            self._eng.i_ext[self._id(ref)] += self._current(pa, f"stimulus {ref!r}")
         try:
             self.run(ticks)
         finally:
@@ -196,7 +203,7 @@ class Simulation:
     # --------------------------------------------------------------- output
     def get_neuron_voltage(self, neuron):
         """Soma voltage (mV) of one neuron (id or name)."""
-        return float(self._eng.soma_voltages()[self.db.neuron_id(neuron)])
+        return float(self._eng.soma_voltages()[self._id(neuron)])
 
     def voltages_mV(self):
         """float64[n_neurons]: soma voltages (copy)."""

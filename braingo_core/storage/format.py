@@ -1,7 +1,10 @@
 """The .braindb container: 512-byte header, segment table, 64-byte aligned segments, XXH3-64 per segment.
 
-See docs/format.md for the byte-level description. All integers are little-endian.
+See docs/format.md for the byte-level description. All integers are little-endian. Every byte of a file
+is accounted for: header fields, reserved header bytes (zero), segments, and the zero gaps that align
+each segment to 64 bytes; :func:`unpack_header` and :func:`check_layout` check the container part.
 """
+import math
 import zlib
 
 import numpy as np
@@ -14,6 +17,10 @@ VERSION = 1
 HEADER_SIZE = 512
 ALIGN = 64
 MAX_SEGMENTS = 12
+#: Allowed range of the header's dt_ms (ms): 0.1 µs .. 100 ms; outside it the file is refused.
+DT_MIN_MS, DT_MAX_MS = 1e-4, 100.0
+#: Largest synaptic delay a file may hold (ticks; SynapseAttr.delay_ticks is uint16).
+MAX_DELAY_TICKS = 65535
 
 #: Segment names in file order; the index is the slot in the segment table.
 SEGMENTS = ("neurons", "compartments", "row_ptr", "col_idx", "synapses", "gap_junctions",
@@ -32,6 +39,8 @@ Header = np.dtype({
     "itemsize": HEADER_SIZE,
 })
 HEADER_CRC_SPAN = 504  # header_crc32 covers bytes [0, 504)
+#: Header byte ranges that hold no field: zero in every valid file (checked on open).
+RESERVED_HEADER_BYTES = ((88, 96), (96 + 32 * len(SEGMENTS), 504), (508, 512))
 
 
 def align(n, a=ALIGN):
@@ -46,6 +55,17 @@ def checksum(buf):
     return xxhash.xxh3_64_intdigest(memoryview(buf))
 
 
+def check_dt_ms(dt_ms, error, where="dt_ms"):
+    """Raise ``error`` unless ``dt_ms`` is a finite number in [DT_MIN_MS, DT_MAX_MS]; returns it as float."""
+    try:
+        dt = float(dt_ms)
+    except (TypeError, ValueError):
+        raise error(f"{where} = {dt_ms!r} is not a number") from None
+    if isinstance(dt_ms, bool) or not math.isfinite(dt) or not DT_MIN_MS <= dt <= DT_MAX_MS:
+        raise error(f"{where} = {dt_ms!r} ms is outside [{DT_MIN_MS:g}, {DT_MAX_MS:g}] ms")
+    return dt
+
+
 def pack_header(hdr):
     """Fill in ``header_crc32`` of a Header record and return its 512 bytes."""
     raw = bytearray(hdr.tobytes())
@@ -54,17 +74,66 @@ def pack_header(hdr):
 
 
 def unpack_header(raw, path):
-    """Validate 512 header bytes of ``path`` and return the Header record (raises BrainDBFormatError)."""
+    """Validate 512 header bytes of ``path`` and return the Header record (raises BrainDBFormatError).
+
+    Checks magic, version, the CRC of bytes 0..503, that every reserved byte (88..95, the unused segment
+    slots, 508..511) and ``flags`` are zero, ``n_segments``, ``dt_ms`` and the delay-ring fields.
+    """
     if len(raw) < HEADER_SIZE:
         raise BrainDBFormatError(f"{path}: truncated header ({len(raw)} of {HEADER_SIZE} bytes)")
-    hdr = np.frombuffer(raw[:HEADER_SIZE], dtype=Header)[0]
-    if hdr["magic"] != MAGIC.rstrip(b"\x00"):
-        raise BrainDBFormatError(f"{path}: header field magic is {bytes(raw[:8])!r}, not a .braindb file")
+    raw = bytes(raw[:HEADER_SIZE])
+    hdr = np.frombuffer(raw, dtype=Header)[0]
+    if raw[:8] != MAGIC:
+        raise BrainDBFormatError(f"{path}: header field magic is {raw[:8]!r}, not a .braindb file")
     if hdr["version"] > VERSION:
         raise BrainDBFormatError(f"{path}: header field version is {int(hdr['version'])}; this braingo reads "
                                  f"version <= {VERSION} (upgrade braingo)")
     if hdr["version"] < 1:
         raise BrainDBFormatError(f"{path}: header field version is {int(hdr['version'])}, invalid")
-    if zlib.crc32(bytes(raw[:HEADER_CRC_SPAN])) != hdr["header_crc32"]:
+    if zlib.crc32(raw[:HEADER_CRC_SPAN]) != hdr["header_crc32"]:
         raise BrainDBFormatError(f"{path}: header checksum mismatch (header bytes 0..503 are corrupt)")
+    for lo, hi in RESERVED_HEADER_BYTES:
+        if any(raw[lo:hi]):
+            raise BrainDBFormatError(f"{path}: reserved header bytes {lo}..{hi - 1} are not zero (corrupt)")
+    if hdr["flags"] != 0:
+        raise BrainDBFormatError(f"{path}: header field flags = {int(hdr['flags'])}; version 1 defines none")
+    if hdr["n_segments"] != len(SEGMENTS):
+        raise BrainDBFormatError(f"{path}: header field n_segments = {int(hdr['n_segments'])}, expected "
+                                 f"{len(SEGMENTS)}")
+    check_dt_ms(hdr["dt_ms"], BrainDBFormatError, f"{path}: header field dt_ms")
+    if hdr["max_delay_ticks"] > MAX_DELAY_TICKS or hdr["ring_size"] != hdr["max_delay_ticks"] + 1:
+        raise BrainDBFormatError(f"{path}: header fields ring_size = {int(hdr['ring_size'])} and max_delay_ticks "
+                                 f"= {int(hdr['max_delay_ticks'])} are inconsistent (ring_size = max delay + 1, "
+                                 f"max delay <= {MAX_DELAY_TICKS})")
+    if hdr["n_neurons"] > np.iinfo(np.uint32).max:
+        raise BrainDBFormatError(f"{path}: header field n_neurons = {int(hdr['n_neurons'])} exceeds the uint32 "
+                                 f"neuron ids of the records")
     return hdr
+
+
+def check_layout(hdr, size, path, dtypes):
+    """Check the segment table of ``hdr`` against a file of ``size`` bytes; returns [(offset, length)].
+
+    Segments follow each other in :data:`SEGMENTS` order, each at the first 64-byte boundary after the
+    previous one (the first at 512), with ``itemsize`` and ``count`` of its record type (``dtypes[name]``);
+    the file ends at the 64-byte boundary after the last. So every byte is a header byte, a segment byte
+    or a gap byte (the gaps are checked to be zero by the reader).
+    """
+    spans, expect = [], HEADER_SIZE
+    for slot, name in enumerate(SEGMENTS):
+        e = hdr["segments"][slot]
+        off, length, count, item = int(e["offset"]), int(e["length"]), int(e["count"]), int(e["itemsize"])
+        dt = dtypes[name]
+        if item != dt.itemsize or count * dt.itemsize != length:
+            raise BrainDBFormatError(f"{path}: segment {name}: itemsize {item} / count {count} / length {length} "
+                                     f"do not match the {dt.itemsize}-byte record")
+        if off != expect or off + length > size:
+            raise BrainDBFormatError(f"{path}: segment {name} [{off}, {off + length}) is not where the layout puts "
+                                     f"it (offset {expect}) or lies outside the file ({size} bytes): truncated or "
+                                     f"corrupt")
+        spans.append((off, length))
+        expect = align(off + length)
+    if size != expect:
+        raise BrainDBFormatError(f"{path}: file is {size} bytes, its segments end at {expect}: truncated or "
+                                 f"trailing data")
+    return spans

@@ -1,17 +1,14 @@
 """Fixed-size record types of the .braindb format (numpy structured dtypes, little-endian, 64-B aligned rows).
 
 Every dtype here has an exact, tested itemsize and field offsets; docs/format.md documents each byte.
-Static records (``*Attr``, ``GapJunction``, ``NeuronType``, ``ReceptorType``, ``Region``) live in the file
-and are memory-mapped read-only. State records (``NeuronState``, ``CompartmentState``, ``SynapseState``) are
-the fixed layout for per-neuron/compartment/synapse dynamic state; the engine itself keeps float64 arrays by
-name (``v``, ``ga``, ``ring``, ...: exact restarts), and those are what its snapshots store.
+The records (``*Attr``, ``GapJunction``, ``NeuronType``, ``ReceptorType``, ``Region``) are the static
+data of the file and are memory-mapped read-only. Dynamic state has no record type: the simulator keeps it as
+plain arrays by name (``v``, ``ga``, ``ring``, ...: exact restarts), and snapshots store those arrays.
 """
 import numpy as np
 
 #: Compartment id meaning "the neuron's first compartment / a point neuron".
 NO_COMP = 0xFFFFFFFF
-#: ``NeuronState.last_spike_tick`` of a neuron that never spiked.
-NEVER = np.iinfo(np.uint64).max
 
 #: The 16 C. elegans channels, in the order of ``CompartmentAttr.gbar_S_cm2``.
 CELEGANS_CHANNELS = (
@@ -45,34 +42,16 @@ NeuronAttr = _dtype([
     ("x_um", "<f4", 40), ("y_um", "<f4", 44), ("z_um", "<f4", 48), ("flags", "u1", 52),
 ], 64)
 
-NeuronState = _dtype([
-    ("last_spike_tick", "<u8", 0), ("v_mem", "<f4", 8), ("u", "<f4", 12), ("i_total", "<f4", 16),
-    ("i_ext", "<f4", 20), ("cai", "<f4", 24), ("stdp_trace", "<f4", 28), ("adapt_w", "<f4", 32),
-    ("v_mem_soma", "<f4", 36), ("i_syn", "<f4", 40), ("i_gap", "<f4", 44), ("spike_count", "<u4", 48),
-    ("g_exc_nS", "<f4", 52), ("g_inh_nS", "<f4", 56), ("refractory_until", "<u4", 60),
-], 64)
-
 CompartmentAttr = _dtype([
     ("neuron_id", "<u4", 0), ("parent", "<i4", 4), ("kind", "u1", 8),
     ("length_um", "<f4", 12), ("diam_um", "<f4", 16), ("ra_ohm_cm", "<f4", 20), ("cm_uF_cm2", "<f4", 24),
     ("g_pas_S_cm2", "<f4", 28), ("e_pas_mV", "<f4", 32), ("gbar_S_cm2", "<f4", (16,), 36),
 ], 128)
 
-CompartmentState = _dtype([
-    ("v_mV", "<f8", 0), ("cai_mM", "<f8", 8), ("m", "<f4", 16), ("h", "<f4", 20), ("n", "<f4", 24),
-    ("i_ion_pA", "<f4", 28), ("i_axial_pA", "<f4", 32), ("i_syn_pA", "<f4", 36), ("i_gap_pA", "<f4", 40),
-    ("i_ext_pA", "<f4", 44),
-], 64)
-
 SynapseAttr = _dtype([
     ("post_neuron", "<u4", 0), ("base_weight", "<f4", 4), ("delay_ticks", "<u2", 8), ("syn_type", "u1", 10),
     ("syn_mode", "u1", 11), ("receptor_type", "u1", 12), ("plastic", "u1", 13), ("count", "<u2", 14),
     ("pre_neuron", "<u4", 16), ("pre_comp", "<u4", 20), ("post_comp", "<u4", 24), ("w_max", "<f4", 28),
-], 32)
-
-SynapseState = _dtype([
-    ("weight", "<f4", 0), ("g_rise", "<f4", 4), ("g_decay", "<f4", 8), ("s", "<f4", 12),
-    ("last_update", "<u8", 16), ("pre_trace", "<f4", 24), ("post_trace", "<f4", 28),
 ], 32)
 
 GapJunction = _dtype([
@@ -91,6 +70,14 @@ Region = _dtype([("id", "<u4", 0), ("parent", "<i4", 4), ("n_neurons", "<u4", 8)
 
 #: Sizes the format promises (tests assert them).
 ITEMSIZES = {
-    "NeuronAttr": 64, "NeuronState": 64, "CompartmentAttr": 128, "CompartmentState": 64,
-    "SynapseAttr": 32, "SynapseState": 32, "GapJunction": 24, "NeuronType": 128, "ReceptorType": 64, "Region": 16,
+    "NeuronAttr": 64, "CompartmentAttr": 128, "SynapseAttr": 32, "GapJunction": 24, "NeuronType": 128,
+    "ReceptorType": 64, "Region": 16,
 }
+
+
+def padding_mask(dtype):
+    """bool[itemsize]: True at the bytes of a record of ``dtype`` that belong to no field (zero in a file)."""
+    used = np.zeros(dtype.itemsize, bool)
+    for fdt, off in (f[:2] for f in dtype.fields.values()):
+        used[off:off + fdt.itemsize] = True
+    return ~used
