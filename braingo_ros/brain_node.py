@@ -45,8 +45,10 @@ PARAMS = {
     "database": Spec("", "path of the .braindb; empty = the bundled C. elegans database", read_only=True),
     "model": Spec("graded", "neuron model: graded (fast), celegans (16 channels), empty = each neuron type's own", read_only=True),
     "seed": Spec(0, "random seed of the simulation", read_only=True),
-    "synapse_weight_scale": Spec(1.0, "factor on every chemical-synapse weight of the database", read_only=True),
-    "gap_weight_scale": Spec(1.0, "factor on every gap-junction conductance of the database", read_only=True),
+    "synapse_weight_scale": Spec(-1.0, "factor on every chemical-synapse weight of the database; negative = "
+                                 "the database's default (graded_weight_scales metadata)", read_only=True),
+    "gap_weight_scale": Spec(-1.0, "factor on every gap-junction conductance of the database; negative = "
+                             "the database's default", read_only=True),
     "control_period_s": Spec(0.01, "simulated time advanced per step (s)", read_only=True),
     "step_on_stimulus": Spec(False, "advance one period per /brain/stimulus message (lock-step)", read_only=True),
     "publish_rate_hz": Spec(10.0, "rate of /brain/voltages and /brain/activity_markers (Hz, sim time)"),
@@ -82,8 +84,8 @@ class BrainNode(Node):
         p = params.values(self, PARAMS)
         self.sim = Simulation(str(p["database"] or _bundled_database()),
                               config={"model": p["model"] or None, "seed": p["seed"],
-                                      "synapse_weight_scale": float(p["synapse_weight_scale"]),
-                                      "gap_weight_scale": float(p["gap_weight_scale"])})
+                                      **{k: float(p[k]) for k in ("synapse_weight_scale", "gap_weight_scale")
+                                         if p[k] >= 0}})
         # Compile/load the kernels now, not inside the first control period (that would stall the loop).
         self.get_logger().info(f"simulator kernels ready in {self.sim.warm_up():.1f} s")
         if p["resume_from"]:
