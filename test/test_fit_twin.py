@@ -4,6 +4,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from braingo_core.fit.adjoint import run_adjoint  # noqa: E402
 from braingo_core.fit.params import MAX_PARAMS, ParamLayout  # noqa: E402
 from braingo_core.fit.protocol import Protocol, engine_voltages  # noqa: E402
 from braingo_core.fit.tables import GradedTables, canonical_name, cell_classes  # noqa: E402
@@ -38,12 +39,16 @@ def test_forward_equals_engine_over_10_s(worm, tables):
         syn, gap, el = layout.weights(layout.zeros(), tables)
         v_twin = twin.run(syn, gap, el, torch.as_tensor(proto.drive(tables.n)), proto.hold_steps * every,
                           worm.dt_ms, every).numpy()
-    assert v_twin.shape == v_engine.shape == (10_000, tables.n)
+        v_fast = run_adjoint(twin, syn, gap, el, proto.drive(tables.n), proto.hold_steps * every, worm.dt_ms)
+    assert v_twin.shape == v_engine.shape == (10_000, tables.n) and v_fast.shape == (100_000, tables.n)
     assert np.ptp(v_engine, axis=0).max() > 20.0            # the network moves, not a resting check
     assert np.abs(v_twin - v_engine).max() <= 1e-6
+    assert np.abs(v_fast.numpy()[::every] - v_engine).max() <= 1e-6
 
 
-def test_gradient_matches_central_differences(tables):
+@pytest.mark.parametrize("path", ["autograd", "adjoint"])
+def test_gradient_matches_central_differences(tables, path):
+    """Both differentiable paths (torch autograd through the twin, the Numba adjoint) against central differences."""
     torch.set_num_threads(1)
     proto = Protocol(duration_s=3.0, warmup_s=0.5, drive_sd_pA=10.0)
     twin = GradedTwin(tables)
@@ -51,11 +56,14 @@ def test_gradient_matches_central_differences(tables):
     ids = torch.arange(0, tables.n, 7)
     rng = np.random.default_rng(3)
     goal = torch.as_tensor(np.tanh(rng.standard_normal((ids.numel(), ids.numel()))), dtype=DTYPE)
-    drive = torch.as_tensor(proto.drive(tables.n))
+    drive = proto.drive(tables.n)
 
     def loss(theta):
         syn, gap, el = layout.weights(theta, tables)
-        v = twin.run(syn, gap, el, drive, proto.hold_steps, proto.sample_ms)
+        if path == "autograd":
+            v = twin.run(syn, gap, el, torch.as_tensor(drive), proto.hold_steps, proto.sample_ms)
+        else:
+            v = run_adjoint(twin, syn, gap, el, drive, proto.hold_steps, proto.sample_ms)
         return ((proto.correlation(v[:, ids], 0.2) - goal) ** 2).mean()
 
     theta = (torch.as_tensor(rng.standard_normal(layout.n_params), dtype=DTYPE) * 0.1).requires_grad_(True)
@@ -73,6 +81,30 @@ def test_gradient_matches_central_differences(tables):
             g = theta.grad[k].item()
             assert abs(g) > 1e-8, k
             assert abs(g - fd) <= 1e-4 * abs(fd), (k, g, fd)
+
+
+def test_adjoint_equals_autograd(tables):
+    """The fitting path (Numba step + hand-written adjoint) gives the twin's voltages and autograd's gradient."""
+    torch.set_num_threads(1)
+    proto = Protocol(duration_s=2.0, warmup_s=0.0, drive_sd_pA=12.0, drive_mean_pA=5.0)
+    twin = GradedTwin(tables)
+    layout = ParamLayout.build(tables, 0.1, 20.0)
+    theta0 = torch.as_tensor(np.random.default_rng(5).standard_normal(layout.n_params) * 0.3, dtype=DTYPE)
+    drive = proto.drive(tables.n)
+    weight = torch.as_tensor(np.random.default_rng(6).standard_normal((400, tables.n)), dtype=DTYPE)
+    out = []
+    for fast in (False, True):
+        theta = theta0.clone().requires_grad_(True)
+        syn, gap, el = layout.weights(theta, tables)
+        if fast:
+            v = run_adjoint(twin, syn, gap, el, drive, proto.hold_steps, proto.sample_ms)
+        else:
+            v = twin.run(syn, gap, el, torch.as_tensor(drive), proto.hold_steps, proto.sample_ms)
+        (torch.tanh((v + 40.0) / 10.0) * weight).sum().backward()
+        out.append((v.detach().numpy(), theta.grad.numpy()))
+    (v_ref, g_ref), (v_fast, g_fast) = out
+    assert np.abs(v_fast - v_ref).max() <= 1e-9
+    assert np.abs(g_fast - g_ref).max() <= 1e-9 * np.abs(g_ref).max() and np.abs(g_ref).max() > 0
 
 
 def test_parameters_keep_signs_symmetry_and_budget(worm, tables):

@@ -2,7 +2,8 @@
 
 Loss: mean squared difference between simulated and recorded correlations over the training pairs (valid,
 off-diagonal, both neurons not held out), simulated by the twin under :class:`~braingo_core.fit.protocol.Protocol`;
-exact gradients by reverse-mode autodiff through every step; Adam. The recording's held-out neurons
+exact gradients by the twin's reverse-mode adjoint through every step (:mod:`~braingo_core.fit.adjoint`);
+Adam. The recording's held-out neurons
 (``holdout_neurons``, a seeded random choice) never enter the loss; their pairs score generalisation.
 """
 import logging
@@ -13,6 +14,7 @@ import numpy as np
 import torch
 
 from braingo_core.errors import SimulationError
+from braingo_core.fit.adjoint import run_adjoint
 from braingo_core.fit.params import MAX_PARAMS, ParamLayout
 from braingo_core.fit.protocol import Protocol, pair_r
 from braingo_core.fit.tables import GradedTables
@@ -143,13 +145,13 @@ def _fit(db, target, epochs, holdout_neurons, seed, protocol, lr, max_params, pr
         raise SimulationError(f"{target.source}: only {ti.size} valid training pairs")
     rec = torch.as_tensor(target.corr, dtype=DTYPE)
     ids = torch.as_tensor(target.ids)
-    drive = torch.as_tensor(protocol.drive(tables.n), dtype=DTYPE)
+    drive = protocol.drive(tables.n)
     theta = layout.zeros().requires_grad_(True)
     opt = torch.optim.Adam([theta], lr=lr)
 
     def evaluate():
         syn, gap, el = layout.weights(theta, tables)
-        v = twin.run(syn, gap, el, drive, protocol.hold_steps, protocol.sample_ms)
+        v = run_adjoint(twin, syn, gap, el, drive, protocol.hold_steps, protocol.sample_ms)
         c = protocol.correlation(v[:, ids], target.frame_s)
         return c, ((c[ti, tj] - rec[ti, tj]) ** 2).mean()
 
