@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 $(BIN)/.installed: setup.py constraints.txt
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -c constraints.txt -e ".[ros,sim,dev]"
+	$(BIN)/pip install -q -c constraints.txt -e ".[ros,sim,dev,fit]"
 	touch $@
 
 setup: $(BIN)/.installed

@@ -40,6 +40,8 @@ setup(
         ],
         "sim": ["mujoco", "xacro"],
         "dev": ["pytest", "pytest-timeout", "brian2", "colcon-common-extensions", "colcon-ros"],
+        # braingo fit: the differentiable twin of the graded engine (CPU is enough; pinned in constraints.txt)
+        "fit": ["torch>=2.1"],
     },
     zip_safe=True,
     entry_points={

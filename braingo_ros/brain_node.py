@@ -54,8 +54,10 @@ PARAMS = {
     "database": Spec("", "path of the .braindb; empty = the bundled C. elegans database", read_only=True),
     "model": Spec("graded", "neuron model (braingo_core.sim.config); empty = each neuron type's own", read_only=True),
     "seed": Spec(0, "random seed of the simulation", read_only=True),
-    "synapse_weight_scale": Spec(1.0, "factor on every chemical-synapse weight of the database", read_only=True),
-    "gap_weight_scale": Spec(1.0, "factor on every gap-junction conductance of the database", read_only=True),
+    "synapse_weight_scale": Spec(-1.0, "factor on every chemical-synapse weight of the database; negative = "
+                                 "the database's default (graded_weight_scales metadata)", read_only=True),
+    "gap_weight_scale": Spec(-1.0, "factor on every gap-junction conductance of the database; negative = "
+                             "the database's default", read_only=True),
     "body_config": Spec("", "caterpillar.yaml whose physics.control_period_s is the control period (s); "
                         "empty = the package's", read_only=True),
     "step_on_stimulus": Spec(False, "advance one period per /brain/stimulus message (lock-step)", read_only=True),
@@ -127,8 +129,8 @@ class BrainNode(Node):
         _check_numbers(p)
         self.sim = Simulation(database_path(p["database"]),
                               config={"model": _model(p["model"]), "seed": p["seed"],
-                                      "synapse_weight_scale": float(p["synapse_weight_scale"]),
-                                      "gap_weight_scale": float(p["gap_weight_scale"])})
+                                      **{k: float(p[k]) for k in ("synapse_weight_scale", "gap_weight_scale")
+                                         if p[k] >= 0}})
         # Compile/load the kernels now, not inside the first control period (that would stall the loop).
         self.get_logger().info(f"simulator kernels ready in {self.sim.warm_up():.1f} s")
         self.snapshots = SnapshotStore(self.sim, p["snapshot_root"])

@@ -50,6 +50,10 @@ CNT_KEYS = ("syn_a", "syn_b", "syn_cnt_scale", "gj_a", "gj_b", "gj_cnt_scale")
 #: Graded receptors of spec §5.1 (between-cell variants); g_max in nS.
 RECEPTORS = {"exc": dict(e_rev_mV=30.0, g_max_nS=0.49, v_th_mV=-20.0, delta_mV=5.0, k_per_ms=0.5),
              "inh": dict(e_rev_mV=-70.0, g_max_nS=0.2, v_th_mV=-20.0, delta_mV=5.0, k_per_ms=0.015000001)}
+#: Weight scales the engine's graded model uses for this database unless a config sets them (metadata
+#: ``graded_weight_scales``). At 1.0 (the per-contact weights as stored) the graded network saturates: median
+#: soma at +11 mV with AVBL at 30 pA; at these scales it rests at about -54 mV (range -60..-48 mV).
+GRADED_WEIGHT_SCALES = {"synapse_weight_scale": 0.1, "gap_weight_scale": 20.0}
 NEURON_COLUMNS = ("name", "class", "neurotransmitter", "inhibitory", "x_um", "y_um", "z_um")
 HEAD_Y_UM, TAIL_Y_UM = -200.0, 330.0
 
@@ -244,6 +248,7 @@ class BAAIWormLoader:
             "muscle_names": MUSCLE_NAMES,
             "neuron_muscle": {"neurons": list(self.muscle_neurons), "weights": self.muscle_weights.tolist()},
             "positions_um": t.pos_um.tolist(),
+            "graded_weight_scales": dict(GRADED_WEIGHT_SCALES),
         }
 
 

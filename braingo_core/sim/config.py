@@ -25,8 +25,9 @@ max_ring_bytes : int
 synapse_weight_scale : float >= 0
     Factor on every chemical-synapse weight (spike and graded) as the network is built from the
     database (1.0: as stored; 0: no synaptic transmission). STDP's ``w_max`` is not scaled.
+    Not set: with model "graded", the database's metadata ``graded_weight_scales`` entry, else 1.0.
 gap_weight_scale : float >= 0
-    Factor on every gap-junction conductance as the network is built.
+    Factor on every gap-junction conductance as the network is built; not set: as synapse_weight_scale.
 """
 import math
 import numbers

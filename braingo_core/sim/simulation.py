@@ -67,6 +67,10 @@ class Simulation:
             if NEURON_MODELS["celegans"].code in codes:
                 model = "celegans"
         self.model = model
+        defaults = (self.db.metadata.get("graded_weight_scales") or {}) if model == "graded" else {}
+        for key in _SCALES:                      # unset scales: the database's defaults for the graded model
+            if key not in (config or {}):
+                self.config[key] = float(defaults.get(key, self.config[key]))
         if model == "celegans":
             from braingo_core.sim.celegans_backend import CelegansBackend
             self._eng = CelegansBackend(self.db, self.config)
