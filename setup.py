@@ -1,6 +1,5 @@
 """Build script for the braingo_ros ament_python package (also a plain pip package)."""
 import os
-from glob import glob
 
 from setuptools import find_packages, setup
 
@@ -39,7 +38,8 @@ setup(
             "ros-visualization-msgs", "ros-std-srvs", "ros-rosgraph-msgs", "mcap", "mcap-ros2-support", "xacro",
         ],
         "sim": ["mujoco", "xacro"],
-        "dev": ["pytest", "pytest-timeout", "brian2", "colcon-common-extensions", "colcon-ros"],
+        "fly": ["pyarrow"],
+        "dev": ["pytest", "pytest-timeout", "brian2", "colcon-common-extensions", "colcon-ros", "pyarrow"],
     },
     zip_safe=True,
     entry_points={

@@ -15,6 +15,7 @@ COMMAND_MODULES = (
     "braingo_core.cli.sim_cmds",
     "braingo_core.cli.worm_cmds",
     "braingo_core.cli.clamp_cmd",
+    "braingo_core.cli.fly_cmds",
 )
 
 
