@@ -39,7 +39,9 @@ setup(
         ],
         "sim": ["mujoco", "xacro"],
         "fly": ["pyarrow"],
-        "dev": ["pytest", "pytest-timeout", "brian2", "colcon-common-extensions", "colcon-ros", "pyarrow"],
+        "mpi": ["mpi4py", "mpich"],
+        "dev": ["pytest", "pytest-timeout", "brian2", "colcon-common-extensions", "colcon-ros", "pyarrow", "mpi4py",
+                "mpich"],
     },
     zip_safe=True,
     entry_points={

@@ -53,18 +53,26 @@ def drive_ids(db, drive, drive_flywire):
 
 
 def cmd_run_fly(args):
+    """One process, or one rank of ``mpiexec -n N braingo run-fly ...`` (rank 0 writes the outputs)."""
     from braingo_core.sim.fly_engine import FlyEngine
+    from braingo_core.sim.mpi_backend import MpiFlyEngine, launched_ranks
 
     db = BrainDB(args.file)
     drive = {"ids": drive_ids(db, args.drive, args.drive_flywire), "rate_Hz": args.rate, "weight_mV": args.weight}
-    eng = FlyEngine(db, drive=drive, seed=args.seed, dense=args.dense)
+    ranks = launched_ranks()
+    if ranks > 1:
+        eng = MpiFlyEngine(db, drive=drive, seed=args.seed, dense=args.dense)
+    else:
+        eng = FlyEngine(db, drive=drive, seed=args.seed, dense=args.dense)
     ids, ticks = [], []
     t0 = time.perf_counter()
     eng.advance(int(round(args.duration / eng.dt_ms)), lambda i, t: (ids.append(i.copy()), ticks.append(t.copy())))
     wall = time.perf_counter() - t0
     ids = np.concatenate(ids) if ids else np.zeros(0, np.int32)
     t_ms = (np.concatenate(ticks) if ticks else np.zeros(0, np.int64)) * eng.dt_ms
+    if ranks > 1 and eng.rank != 0:
+        return
     if args.npz:
         np.savez(args.npz, ids=ids, times_ms=t_ms)
-    print(json.dumps({"file": args.file, "duration_ms": args.duration, "wall_s": round(wall, 4),
+    print(json.dumps({"file": args.file, "duration_ms": args.duration, "wall_s": round(wall, 4), "ranks": ranks,
                       "spikes": int(ids.size), "spiking_neurons": int(np.unique(ids).size)}))

@@ -28,8 +28,9 @@ NEVER = -(1 << 40)          # "last spike" tick of a neuron that has not spiked
 DRIVE_DEFAULTS = {"ids": (), "rate_Hz": 200.0, "weight_mV": 68.75, "n": 1, "no_refractory": True}
 
 
-def _tables(db):
-    """Per-class constants, per-neuron refractory ticks and the CSR (row_ptr, post, w mV, D) of ``db``."""
+def _tables(db, lo, hi):
+    """Kernel tables of the neurons [lo, hi) of ``db`` (see kernels_fly.run_fly): the CSR over every
+    presynaptic neuron of the synapses onto the block (targets local), per-class constants, refractory ticks."""
     dt = db.dt_ms
     types = db.neuron_types
     attrs = db.neuron_attrs
@@ -43,19 +44,24 @@ def _tables(db):
     if np.any(gl <= 0):
         raise SimulationError(f"{db.path}: backend 'fly' needs g_leak_nS > 0 for every neuron")
     params = np.asarray(types["params"], np.float64)[tid, :3]           # v_reset, v_th, t_ref
-    row_ptr = np.asarray(db.row_ptr, np.int64)
-    m = db.synapse_count()
-    post = np.empty(m, np.int32)
-    w = np.empty(m, np.float64)
+    counts = np.zeros(db.neuron_count(), np.int64)
+    posts, ws = [], []
     delays, used = set(), set()
-    for start, ch in _read_synapse_chunks(db):
+    for _, ch in _read_synapse_chunks(db):
         if np.any(ch["syn_type"] != rec.SYN_SPIKE):
             raise SimulationError(f"{db.path}: backend 'fly' runs spike synapses only")
         used.update(np.unique(ch["receptor_type"]).tolist())
         delays.update(np.unique(ch["delay_ticks"]).tolist())
         p = ch["post_neuron"].astype(np.int64)
-        post[start:start + ch.size] = p
-        w[start:start + ch.size] = ch["base_weight"].astype(np.float64) / gl[p]
+        mine = (p >= lo) & (p < hi)
+        counts += np.bincount(ch["pre_neuron"][mine], minlength=counts.size)
+        posts.append((p[mine] - lo).astype(np.int32))
+        ws.append(ch["base_weight"][mine].astype(np.float64) / gl[p[mine]])
+    row_ptr = np.zeros(counts.size + 1, np.int64)
+    np.cumsum(counts, out=row_ptr[1:])
+    post = np.concatenate(posts) if posts else np.zeros(0, np.int32)
+    w = np.concatenate(ws) if ws else np.zeros(0)
+    del posts, ws
     if any(kinds[r] != rec.RECEPTOR_CURRENT for r in used) or len({float(taus[r]) for r in used}) > 1:
         raise SimulationError(f"{db.path}: backend 'fly' needs current receptors of one tau_decay_ms "
                               f"(receptors used: {sorted(used)})")
@@ -72,8 +78,8 @@ def _tables(db):
         raise SimulationError(f"{db.path}: backend 'fly' needs e_leak_mV <= v_th_mV (a resting neuron is silent)")
     em, es = np.exp(-dt / tau_m), np.exp(-dt / tau_s) * np.ones_like(tau_m)
     pg = tau_s * (es - em) / (tau_s - tau_m)        # g's contribution to v over one step (exact solution)
-    ref = np.floor(params[:, 2] / dt + 1e-3).astype(np.int64)          # Brian's timestep() rounding
-    cls = cls.reshape(-1).astype(np.int32)
+    ref = np.floor(params[lo:hi, 2] / dt + 1e-3).astype(np.int64)          # Brian's timestep() rounding
+    cls = cls.reshape(-1)[lo:hi].astype(np.int32)
     return (row_ptr, post, w, int(min(delays)) if delays else 1, cls, v0, vth, vr, em, es, pg, ref)
 
 
@@ -89,12 +95,19 @@ class FlyEngine:
         Seed of the drive's per-neuron streams.
     dense : bool
         Update every neuron every tick (the reference loop) instead of the active ones only.
+    block : (lo, hi), optional
+        Simulate only the neurons [lo, hi) (a rank's share, :mod:`braingo_core.sim.mpi_backend`); the state
+        arrays are that block's, spike ids stay global. Default: the whole network.
     """
 
-    def __init__(self, db, drive=None, seed=0, dense=False):
+    def __init__(self, db, drive=None, seed=0, dense=False, block=None):
         self.db = db if isinstance(db, BrainDB) else BrainDB(db)
-        self.net = _tables(self.db)
-        n = self.n_neurons = self.db.neuron_count()
+        N = self.n_neurons = self.db.neuron_count()
+        self.lo, self.hi = (0, N) if block is None else (int(block[0]), int(block[1]))
+        if not 0 <= self.lo <= self.hi <= N:
+            raise SimulationError(f"fly block {block} is not within [0, {N}]")
+        n = self.n_local = self.hi - self.lo
+        self.net = _tables(self.db, self.lo, self.hi)
         self.dt_ms = self.db.dt_ms
         self.dense = bool(dense)
         self.seed = int(seed)
@@ -103,6 +116,7 @@ class FlyEngine:
         if unknown:
             raise SimulationError(f"fly drive: unknown key(s) {unknown} (known: {sorted(DRIVE_DEFAULTS)})")
         ids = np.unique(np.asarray([self.db.neuron_id(i) for i in drive["ids"]], np.int64))
+        ids = ids[(ids >= self.lo) & (ids < self.hi)] - self.lo
         p = float(drive["rate_Hz"]) * self.dt_ms * 1e-3
         if not 0 <= p <= 1 or not np.isfinite(drive["weight_mV"]):
             raise SimulationError(f"fly drive: rate {drive['rate_Hz']} Hz / weight {drive['weight_mV']} mV invalid")
@@ -115,7 +129,7 @@ class FlyEngine:
         D = self.net[3]
         self.v, self.g = np.zeros(n), np.zeros(n)
         self.last, self.rng, self.tick = np.zeros(n, np.int64), np.zeros(n, np.uint64), np.zeros(1, np.int64)
-        self.sp_ring, self.sp_cnt = np.zeros((D + 1, n), np.int32), np.zeros(D + 1, np.int64)
+        self.sp_ring, self.sp_cnt = np.zeros((D + 1, N), np.int32), np.zeros(D + 1, np.int64)
         self._act, self._n_act, self._flag = np.zeros(n, np.int32), np.zeros(1, np.int64), np.zeros(n, np.uint8)
         self._inp = (np.zeros(0, np.int64), np.zeros(0, np.int64), 0.0, np.zeros(1, np.int64))
         self.out_i, self.out_t = np.zeros(max(4 * n, 1 << 16), np.int32), np.zeros(max(4 * n, 1 << 16), np.int64)
@@ -128,7 +142,7 @@ class FlyEngine:
         self.v[:] = net[5][net[4]]
         self.g[:] = 0.0
         self.last[:] = NEVER
-        self.rng[:] = _splitmix(self.seed, self.n_neurons)
+        self.rng[:] = _splitmix(self.seed, self.n_neurons)[self.lo:self.hi]      # streams keyed by neuron id
         self.tick[0] = 0
         self.sp_cnt[:] = 0
         self._inp[3][0] = 0
@@ -138,7 +152,8 @@ class FlyEngine:
         t, i = np.asarray(ticks, np.int64), np.asarray(ids, np.int64)
         if t.shape != i.shape or np.any(np.diff(t) < 0) or (i.size and (i.min() < 0 or i.max() >= self.n_neurons)):
             raise SimulationError("fly input: ticks and ids must have one shape, ticks sorted, ids in range")
-        self._inp = (t, i, float(weight_mV), np.zeros(1, np.int64))
+        mine = (i >= self.lo) & (i < self.hi)
+        self._inp = (t[mine], i[mine] - self.lo, float(weight_mV), np.zeros(1, np.int64))
 
     def state_arrays(self):
         """The dynamic state by name (the snapshot schema of this backend)."""
@@ -151,7 +166,7 @@ class FlyEngine:
         flag[:] = 0
         if self.dense:
             flag[:] = kfly.ACTIVE
-            act = np.arange(self.n_neurons, dtype=np.int32)
+            act = np.arange(self.n_local, dtype=np.int32)
         else:
             off = (self.v != self.net[5][self.net[4]]) | (self.g != 0.0)
             flag[off] = kfly.ACTIVE
@@ -160,25 +175,30 @@ class FlyEngine:
         self._act[:act.size] = act
         self._n_act[0] = act.size
 
-    def advance(self, n_ticks, on_spikes=None):
-        """Run ``n_ticks`` ticks; spikes go to ``on_spikes(ids int32, ticks int64)`` in (tick, id) order."""
-        self._activate()
+    def run_block(self, n_ticks, on_spikes=None):
+        """Run this block ``n_ticks`` ticks on its own; its spikes go to ``on_spikes(ids, ticks)``.
+
+        Returns the ticks run (fewer than asked only when the spike buffer filled: call again).
+        """
         st = (self.v, self.g, self.last, self.rng, self.tick, self.sp_ring, self.sp_cnt, self._act, self._n_act,
               self._flag)
         out = (self.out_i, self.out_t, self.out_n, self.err)
+        done, status = kfly.run_fly(int(n_ticks), self.dense, self.lo, self.net, st, self._drv, self._inp, out)
+        k = int(self.out_n[0])
+        if k and on_spikes is not None:
+            on_spikes(self.out_i[:k], self.out_t[:k])
+        self.out_n[0] = 0
+        if status == kfly.DIVERGED:
+            i, t = int(self.err[0]) + self.lo, int(self.err[1])
+            raise SimulationError(f"neuron {self.db.get_neuron_name(i)} (id {i}) diverged at tick {t}")
+        return done
+
+    def advance(self, n_ticks, on_spikes=None):
+        """Run ``n_ticks`` ticks; spikes go to ``on_spikes(ids int32, ticks int64)`` in (tick, id) order."""
+        self._activate()
         left = int(n_ticks)
-        while True:
-            done, status = kfly.run_fly(left, self.dense, self.net, st, self._drv, self._inp, out)
-            left -= done
-            k = int(self.out_n[0])
-            if k and on_spikes is not None:
-                on_spikes(self.out_i[:k], self.out_t[:k])
-            self.out_n[0] = 0
-            if status == kfly.DIVERGED:
-                i, t = int(self.err[0]), int(self.err[1])
-                raise SimulationError(f"neuron {self.db.get_neuron_name(i)} (id {i}) diverged at tick {t}")
-            if status == kfly.DONE or left <= 0:
-                return
+        while left > 0:
+            left -= self.run_block(left, on_spikes)
 
     @property
     def n_active(self):

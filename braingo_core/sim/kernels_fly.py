@@ -49,15 +49,17 @@ def _open(t, last, ref, i):
 
 
 @njit(cache=True)
-def run_fly(n_ticks, dense, net, st, drv, inp, out):
+def run_fly(n_ticks, dense, lo, net, st, drv, inp, out):
     """Advance ``n_ticks`` ticks (see the module docstring); returns (ticks done, status).
 
-    net: (row_ptr int64[n+1], post int32[m], w float32/64[m] mV, D ticks, cls int32[n], c_v0, c_vth, c_vr,
-    c_em, c_es, c_pg float64[C], ref int64[n] ticks).
+    The neurons simulated here are the block [lo, lo + n) of the network (all of it in one process, a
+    rank's share under MPI); per-neuron arrays are indexed locally, spike ids are global.
+    net: (row_ptr int64[N+1] over global presynaptic ids, post int32[m] local targets, w float32/64[m] mV,
+    D ticks, cls int32[n], c_v0, c_vth, c_vr, c_em, c_es, c_pg float64[C], ref int64[n] ticks).
     st: (v, g float64[n], last int64[n] (tick of the last spike), rng uint64[n], tick int64[1],
-    sp_ring int32[D+1, n] + sp_cnt int64[D+1] (spikes of the last D+1 ticks), act int32[n] + n_act int64[1]
-    (active list), flag uint8[n]).
-    drv: (ids int64[k] driven neurons, p_cdf, weight mV). inp: stored input (tick int64[q], id int64[q],
+    sp_ring int32[D+1, N] + sp_cnt int64[D+1] (global spikes of the last D+1 ticks), act int32[n] + n_act
+    int64[1] (active list), flag uint8[n]).
+    drv: (local ids int64[k] of driven neurons, p_cdf, weight mV). inp: stored input (tick, local id int64[q],
     weight mV, next int64[1]). out: (spike ids int32[cap], ticks int64[cap], count int64[1], err int64[2]).
     """
     row_ptr, post, w, D, cls, c_v0, c_vth, c_vr, c_em, c_es, c_pg, ref = net
@@ -85,7 +87,7 @@ def run_fly(n_ticks, dense, net, st, drv, inp, out):
                 v[i] = vi
                 if vi > c_vth[c]:
                     last[i] = t
-                    sp_ring[slot, nf] = i
+                    sp_ring[slot, nf] = i + lo
                     nf += 1
                 elif not vi == vi:
                     err[0] = i
@@ -125,7 +127,7 @@ def run_fly(n_ticks, dense, net, st, drv, inp, out):
             in_next[0] += 1
         # 4: reset
         for j in range(nf):
-            i = sp_ring[slot, j]
+            i = sp_ring[slot, j] - lo
             v[i] = c_vr[cls[i]]
             g[i] = 0.0
         o = out_n[0]
