@@ -11,14 +11,16 @@ Each stage runs in a child process (its peak RSS is its own):
   biological time after a warm-up tick (JIT compile or cache load, ``compile_s``); ``peak_rss_mb``,
   ``bytes_per_synapse`` (the engine's synapse arrays), spikes and active-list size;
 * dense run (``dense_s``): ``--dense-fraction`` of the neurons driven, the fraction that spiked reported;
+* MPI (``mpi1_s``, ``mpi2_s``, ``speedup_2ranks``): the sparse run under ``mpiexec -n 1`` and ``-n 2``,
+  with each rank's kernel and exchange time, peak RSS and synapse count (the cost model's inputs); the
+  same for the dense drive over ``--mpi-dense-ms`` (``mpi1_dense_s``, ``speedup_2ranks_dense``);
 * Brian2 cpp_standalone (``brian2_cpp_s``): Shiu's equations and drive (one PoissonInput per driven
   neuron, as their model.py) on the same connections, ``--threads`` OpenMP threads; loop time only.
-
-``speedup_2ranks`` is null: the MPI backend is not part of this build.
 """
 import argparse
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -83,6 +85,30 @@ def child_run(path, k, duration_ms, prefix):
                       f"{prefix}_peak_rss_mb": peak_rss_mib()}))
 
 
+def child_mpi(path, k, duration_ms, prefix):
+    """Under mpiexec: the sparse run split over the ranks; rank 0 prints wall, per-rank compute/exchange."""
+    from braingo_core.sim.mpi_backend import MpiFlyEngine
+    from braingo_core.storage import BrainDB
+
+    db = BrainDB(path)
+    eng = MpiFlyEngine(db, drive={"ids": driven_ids(db.neuron_count(), k)})
+    eng.advance(1)
+    eng.reset()
+    eng.compute_s = eng.exchange_s = 0.0
+    eng.exchanged = eng.windows = 0
+    eng.comm.Barrier()
+    t0 = time.perf_counter()
+    eng.advance(int(round(duration_ms / eng.dt_ms)))
+    eng.comm.Barrier()
+    wall = time.perf_counter() - t0
+    rows = eng.comm.gather((eng.compute_s, eng.exchange_s, peak_rss_mib(), int(eng.net[1].size)), root=0)
+    if eng.rank == 0:
+        print(json.dumps({f"{prefix}_s": round(wall, 3), f"{prefix}_compute_s": [round(r[0], 4) for r in rows],
+                          f"{prefix}_exchange_s": [round(r[1], 4) for r in rows],
+                          f"{prefix}_rss_mb": [r[2] for r in rows], f"{prefix}_synapses": [r[3] for r in rows],
+                          f"{prefix}_windows": eng.windows, f"{prefix}_spikes_exchanged": eng.exchanged}))
+
+
 def child_brian2(path, k, duration_ms, threads, build_dir):
     from brian2 import (Network, NeuronGroup, PoissonInput, SpikeMonitor, Synapses, defaultclock, device, ms, mV,
                         prefs, set_device, Hz)
@@ -131,6 +157,8 @@ def main():
     ap.add_argument("--dense-fraction", type=float, default=0.15)
     ap.add_argument("--threads", type=int, default=2, help="Brian2 OpenMP threads")
     ap.add_argument("--no-cpp", action="store_true", help="skip the Brian2 cpp_standalone peer")
+    ap.add_argument("--no-mpi", action="store_true", help="skip the 1- and 2-rank MPI runs")
+    ap.add_argument("--mpi-dense-ms", type=float, default=100.0, help="length of the dense MPI runs (ms)")
     ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -141,6 +169,8 @@ def main():
             child_open(path)
         elif role == "run":
             child_run(path, int(rest[0]), args.duration_ms, rest[1])
+        elif role == "mpi":
+            child_mpi(path, int(rest[0]), float(rest[2]), rest[1])
         else:
             child_brian2(path, args.driven, args.duration_ms, args.threads, rest[0])
         return
@@ -152,12 +182,21 @@ def main():
         for cmd in (["build", path], ["open", path], ["run", path, str(args.driven), "braingo"],
                     ["run", path, str(int(args.dense_fraction * args.neurons)), "dense"]):
             out.update(run_json(me + ["--child"] + cmd))
+        mpiexec = shutil.which("mpiexec", path=os.path.dirname(sys.executable)) or shutil.which("mpiexec")
+        n_dense = int(args.dense_fraction * args.neurons)
+        for ranks in (() if args.no_mpi or not mpiexec else (1, 2)):
+            for k, prefix, ms in ((args.driven, f"mpi{ranks}", args.duration_ms),
+                                  (n_dense, f"mpi{ranks}_dense", args.mpi_dense_ms)):
+                child = ["--child", "mpi", path, str(k), prefix, str(ms)]
+                out.update(run_json([mpiexec, "-n", str(ranks)] + me + child))
         if not args.no_cpp:
             out.update(run_json(me + ["--child", "brian2", path, os.path.join(tmp, "b2")]))
     out["peak_rss_mb"] = max(out.get("build_peak_rss_mb", 0), out.get("braingo_peak_rss_mb", 0))
     b, c = out.get("braingo_s"), out.get("brian2_cpp_s")
     out["speedup_vs_brian2_cpp"] = round(c / b, 2) if isinstance(b, float) and isinstance(c, float) else None
-    out["speedup_2ranks"] = None
+    for key, a, b in (("speedup_2ranks", "mpi1_s", "mpi2_s"), ("speedup_2ranks_dense", "mpi1_dense_s", "mpi2_dense_s")):
+        m1, m2 = out.get(a), out.get(b)
+        out[key] = round(m1 / m2, 2) if isinstance(m1, float) and isinstance(m2, float) else None
     print(json.dumps(out))
 
 

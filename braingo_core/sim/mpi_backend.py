@@ -24,6 +24,7 @@ process (no rank waits forever in a collective); a rank that dies outright is cl
 """
 import os
 import sys
+import time
 
 import numpy as np
 
@@ -75,6 +76,7 @@ class MpiFlyEngine:
         self._counts = np.zeros(self.size, np.int64)
         self.exchanged = 0                  # (tick, id) pairs received, summed over windows
         self.windows = 0
+        self.compute_s = self.exchange_s = 0.0      # wall time in the kernel / in the exchange (this rank)
 
     def __getattr__(self, name):
         return getattr(self.eng, name)
@@ -123,12 +125,16 @@ class MpiFlyEngine:
             t0 = int(eng.tick[0])
             got_i, got_t = [], []
             done = 0
+            c0 = time.perf_counter()
             while done < w:
                 done += eng.run_block(w - done, lambda i, t: (got_i.append(i.astype(np.int64)),
                                                               got_t.append(t.copy())))
             ids = np.concatenate(got_i) if got_i else np.zeros(0, np.int64)
             ticks = np.concatenate(got_t) if got_t else np.zeros(0, np.int64)
+            c1 = time.perf_counter()
             all_t, all_i = self._exchange(ticks, ids, t0, w)
+            self.compute_s += c1 - c0
+            self.exchange_s += time.perf_counter() - c1
             if on_spikes is not None and all_i.size:
                 on_spikes(all_i, all_t)
             left -= w
