@@ -1,6 +1,5 @@
 """Build script for the braingo_ros ament_python package (also a plain pip package)."""
 import os
-from glob import glob
 
 from setuptools import find_packages, setup
 
@@ -39,9 +38,12 @@ setup(
             "ros-visualization-msgs", "ros-std-srvs", "ros-rosgraph-msgs", "mcap", "mcap-ros2-support", "xacro",
         ],
         "sim": ["mujoco", "xacro"],
-        "dev": ["pytest", "pytest-timeout", "brian2", "colcon-common-extensions", "colcon-ros"],
+        "fly": ["pyarrow"],
+        "mpi": ["mpi4py", "mpich"],
         # braingo fit: the differentiable twin of the graded engine (CPU is enough; pinned in constraints.txt)
         "fit": ["torch>=2.1"],
+        "dev": ["pytest", "pytest-timeout", "brian2", "colcon-common-extensions", "colcon-ros", "pyarrow", "mpi4py",
+                "mpich"],
     },
     zip_safe=True,
     entry_points={

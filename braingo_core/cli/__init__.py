@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "braingo_core.cli.worm_cmds",
     "braingo_core.cli.clamp_cmd",
     "braingo_core.cli.fit_cmds",
+    "braingo_core.cli.fly_cmds",
 )
 
 

@@ -11,13 +11,16 @@ from braingo_core.storage import BrainDB, BrainDBBuilder, load_snapshot
 def register(sub):
     p = sub.add_parser("build", help="build a random network .braindb")
     p.add_argument("output", help="path of the .braindb to write")
-    p.add_argument("--neurons", type=int, default=1000, help="number of neurons (default 1000)")
+    p.add_argument("--neurons", type=int, help="number of neurons (default 1000; --like flywire: 138,639)")
     p.add_argument("--p-connect", type=float, default=0.02, help="connection probability (default 0.02)")
     p.add_argument("--model", default="lif", choices=sorted(NEURON_MODELS), help="neuron model (default lif)")
     p.add_argument("--weight", type=float, default=50.0, help="synaptic weight, pA (default 50)")
     p.add_argument("--delay-ms", type=float, default=1.5, help="synaptic delay (default 1.5 ms)")
     p.add_argument("--dt", type=float, default=0.1, help="time step, ms (default 0.1)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--like", choices=("flywire",), help="a seeded network with FlyWire v783's statistics (Shiu "
+                   "model; --neurons/--edges scale it, default full size)")
+    p.add_argument("--edges", type=int, help="--like flywire: number of connections (default 109 per neuron)")
     p.set_defaults(func=cmd_build)
 
     p = sub.add_parser("info", help="describe a .braindb")
@@ -48,8 +51,13 @@ def build_random(output, neurons, p_connect, model="lif", weight_pA=50.0, delay_
 
 
 def cmd_build(args):
-    build_random(args.output, args.neurons, args.p_connect, args.model, args.weight, args.delay_ms, args.dt,
-                 args.seed)
+    if args.like == "flywire":
+        from braingo_core.loaders.flywire_like import build_like_flywire, like_size
+
+        build_like_flywire(args.output, *like_size(args), seed=args.seed)
+    else:
+        n = 1000 if args.neurons is None else args.neurons
+        build_random(args.output, n, args.p_connect, args.model, args.weight, args.delay_ms, args.dt, args.seed)
     db = BrainDB(args.output)
     print(f"wrote {args.output}: {db.neuron_count()} neurons, {db.synapse_count()} synapses")
 
