@@ -4,14 +4,15 @@ from typing import NamedTuple
 import numpy as np
 
 from braingo_core.body.gait import wave_frequency_Hz
+from braingo_ros import topics
 from braingo_ros.recording import read_topics
 
 TOPICS = {
-    "joint_states": "/joint_states",
-    "odom": "/odom",
-    "motor": "/brain/motor_voltages",
-    "activation": "/muscles/activation",
-    "effort": "/caterpillar_effort_controller/commands",
+    "joint_states": topics.JOINT_STATES,
+    "odom": topics.ODOM,
+    "motor": topics.MOTOR_VOLTAGES,
+    "activation": topics.MUSCLE_ACTIVATION,
+    "effort": topics.EFFORT_COMMANDS,
 }
 
 

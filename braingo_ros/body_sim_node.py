@@ -36,7 +36,7 @@ from std_msgs.msg import Float64MultiArray
 
 from braingo_core.body.physics import CaterpillarBody
 from braingo_core.storage.atomic import atomic_open
-from braingo_ros import params
+from braingo_ros import params, topics
 from braingo_ros.params import Spec
 from braingo_ros.spinning import run_node
 
@@ -53,10 +53,6 @@ PARAMS = {
     "connect_settle_s": Spec(0.5, "lock-step: wall time the loop must stay connected before the first step (s)",
                              read_only=True),
 }
-COMMAND_TOPIC = "/caterpillar_effort_controller/commands"
-CONTACT_TOPIC = "/body/contact_forces"
-#: Topics that must be connected before lock-step stepping starts (publisher and subscribers).
-LOOP_TOPICS = ("/joint_states", "/brain/stimulus", "/brain/motor_voltages", COMMAND_TOPIC)
 
 
 def _stamp(time_s):
@@ -88,11 +84,11 @@ class BodySimNode(Node):
         self._published_at = self._wall_start = None
         self.add_on_set_parameters_callback(self._validate)
 
-        self._joint_pub = self.create_publisher(JointState, "/joint_states", 10)
-        self._odom_pub = self.create_publisher(Odometry, "/odom", 10)
-        self._contact_pub = self.create_publisher(Float64MultiArray, CONTACT_TOPIC, 10)
-        self._clock_pub = self.create_publisher(Clock, "/clock", 10)
-        self.create_subscription(Float64MultiArray, COMMAND_TOPIC, self._on_command, 10)
+        self._joint_pub = self.create_publisher(JointState, topics.JOINT_STATES, 10)
+        self._odom_pub = self.create_publisher(Odometry, topics.ODOM, 10)
+        self._contact_pub = self.create_publisher(Float64MultiArray, topics.CONTACT_FORCES, 10)
+        self._clock_pub = self.create_publisher(Clock, topics.CLOCK, 10)
+        self.create_subscription(Float64MultiArray, topics.EFFORT_COMMANDS, self._on_command, 10)
         steady = RclClock(clock_type=ClockType.STEADY_TIME)
         self.create_timer(0.01 if self._lock_step else period, self._on_timer, clock=steady)
         self.get_logger().info(
@@ -115,7 +111,7 @@ class BodySimNode(Node):
         n = self._min_subscribers
         own = (self._joint_pub, self._odom_pub, self._clock_pub)
         return all(pub.get_subscription_count() >= n for pub in own) and all(
-            self.count_publishers(t) >= 1 and self.count_subscribers(t) >= n for t in LOOP_TOPICS)
+            self.count_publishers(t) >= 1 and self.count_subscribers(t) >= n for t in topics.LOCK_STEP)
 
     def _settled(self):
         """True once the loop has been connected for ``connect_settle_s`` without interruption."""

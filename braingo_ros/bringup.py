@@ -34,7 +34,7 @@ from rclpy.parameter_client import AsyncParameterClient
 from rosgraph_msgs.msg import Clock
 from tqdm import tqdm
 
-from braingo_ros import launch_description, params
+from braingo_ros import launch_description, params, topics
 from braingo_ros.analysis import load_run, summarize
 from braingo_ros.plots import write_plots
 from braingo_ros.recording import LOOP_TOPICS, TopicRecorder
@@ -50,10 +50,6 @@ NODE_CLASSES = {
     "body_sim_node": "braingo_ros.body_sim_node:BodySimNode",
 }
 
-#: Loop topics published by the brain, muscle and sensor nodes (the body publishes the rest).
-NODE_OUTPUTS = ("/brain/stimulus", "/brain/motor_voltages", "/muscles/activation",
-                "/caterpillar_effort_controller/commands")
-
 
 def build_parser():
     parser = argparse.ArgumentParser(prog="braingo_ros.bringup", description=__doc__.split("\n\n")[0])
@@ -62,7 +58,11 @@ def build_parser():
     mode.add_argument("--in-process", dest="processes", action="store_false", help="one process (default)")
     mode.add_argument("--processes", dest="processes", action="store_true", help="one child process per node")
     parser.set_defaults(processes=False)
-    parser.add_argument("--database", default=None, help=".braindb path (default: config, i.e. the bundled worm)")
+    parser.add_argument("--database", default=None,
+                        help=".braindb path for the brain and the muscle map (default: the bundled worm)")
+    parser.add_argument("--body-config", default=None,
+                        help="caterpillar.yaml for every node (default: the package's); its control period is "
+                             "the brain's and the body's")
     parser.add_argument("--model", default=None, help="neuron model: graded or celegans (default: config)")
     parser.add_argument("--seed", type=int, default=None, help="simulation seed (default: config)")
     parser.add_argument("--tonic", nargs="*", default=None, metavar="NAME:pA", help="brain tonic_stimulus")
@@ -83,8 +83,10 @@ def build_parser():
 
 def node_specs(args, run_dir):
     """The sim setup's nodes with config, setup and command-line parameters merged."""
-    brain = {k: v for k, v in (("database", args.database), ("model", args.model), ("seed", args.seed),
-                                ("tonic_stimulus", args.tonic)) if v is not None}
+    brain = {k: v for k, v in (("model", args.model), ("seed", args.seed), ("tonic_stimulus", args.tonic))
+             if v is not None}
+    shared = {k: os.path.abspath(v) for k, v in (("database", args.database), ("body_config", args.body_config))
+              if v is not None}
     muscle = {"map": args.muscle_map} if args.muscle_map else {}
     body = {"duration_s": float(args.duration), "stats_path": os.path.abspath(os.path.join(run_dir, "body_stats.json"))}
     if args.command_timeout is not None:
@@ -93,7 +95,7 @@ def node_specs(args, run_dir):
         body["min_subscribers"] = 2     # the recorder too must be connected before the first state is published
     config = launch_description.load_config(args.config)
     return launch_description.nodes("sim", {"brain_node": brain, "muscle_node": muscle, "body_sim_node": body},
-                                    with_config=True, config=config)
+                                    with_config=True, config=config, shared=shared)
 
 
 class Progress(Node):
@@ -111,7 +113,7 @@ class Progress(Node):
         self.switched_at_s = None
         self._request = None
         self._brain = AsyncParameterClient(self, "brain_node") if switch else None
-        self.create_subscription(Clock, "/clock", self._on_clock, 10)
+        self.create_subscription(Clock, topics.CLOCK, self._on_clock, 10)
 
     def _on_clock(self, msg):
         self.sim_s = msg.clock.sec + 1e-9 * msg.clock.nanosec
@@ -165,10 +167,10 @@ def _await_matched(recorder, children, deadline, run_dir):
     """Wait until the recorder is matched to the child nodes' loop outputs. A message sent before its
     writer has matched a (volatile) reader is lost to it, so the body, whose first state starts the loop,
     is started only then."""
-    subscriptions = [s for s in recorder.subscriptions if s.topic_name in NODE_OUTPUTS]
+    subscriptions = [s for s in recorder.subscriptions if s.topic_name in topics.NODE_OUTPUTS]
     while not all(s.get_publisher_count() >= 1 for s in subscriptions):
         if time.monotonic() > deadline:
-            raise TimeoutError(f"the nodes' topics {NODE_OUTPUTS} did not appear (logs in {run_dir})")
+            raise TimeoutError(f"the nodes' topics {topics.NODE_OUTPUTS} did not appear (logs in {run_dir})")
         if any(proc.poll() is not None for proc, _log in children):
             raise RuntimeError(f"a node exited early; logs in {run_dir}")
         time.sleep(0.05)
@@ -179,7 +181,7 @@ def _await_final_state(recorder, stats_path, timeout_s=5.0):
     with open(stats_path, encoding="utf-8") as f:
         states = json.load(f)["periods"] + 1
     deadline = time.monotonic() + timeout_s
-    while min(recorder.message_counts.get(t, 0) for t in ("/joint_states", "/odom")) < states:
+    while min(recorder.message_counts.get(t, 0) for t in (topics.JOINT_STATES, topics.ODOM)) < states:
         if time.monotonic() > deadline:
             logger.warning("the recording lacks some of the %d body states", states)
             return
@@ -257,7 +259,8 @@ def run(args):
     if args.switch_at is not None:
         summary["switch"] = {"at_s": args.switch_at, "tonic_stimulus": list(args.switch_tonic),
                              "accepted_at_s": progress.switched_at_s}
-    summary.update({"control_periods": stats["periods"], "run_dir": run_dir, "mode": "processes" if args.processes else "in-process",
+    summary.update({"control_periods": stats["periods"], "run_dir": run_dir,
+                    "mode": "processes" if args.processes else "in-process",
                     "plots": [os.path.basename(p) for p in
                               write_plots(run_series, run_dir, stats["control_period_s"],
                                           muscle_names=stats.get("muscle_names"))]})

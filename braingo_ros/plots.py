@@ -1,14 +1,12 @@
 """PNG figures of a closed-loop run: motor-neuron voltage heat map, muscle activations, head trajectory."""
 import os
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (backend chosen first)
+from matplotlib.figure import Figure   # no pyplot: no global backend is chosen or changed
 
 
 def _heatmap(path, data, period_s, title, colour_label, row_labels=None, cmap="viridis", vmin=None, vmax=None):
-    fig, ax = plt.subplots(figsize=(10, 6), constrained_layout=True)
+    fig = Figure(figsize=(10, 6), constrained_layout=True)
+    ax = fig.subplots()
     extent = (0.0, len(data) * period_s, data.shape[1] - 0.5, -0.5)
     image = ax.imshow(data.T, aspect="auto", interpolation="nearest", extent=extent, cmap=cmap, vmin=vmin, vmax=vmax)
     fig.colorbar(image, ax=ax, label=colour_label)
@@ -19,7 +17,6 @@ def _heatmap(path, data, period_s, title, colour_label, row_labels=None, cmap="v
     ax.set_xlabel("time (s)")
     ax.set_title(title)
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return path
 
 
@@ -49,7 +46,8 @@ def write_plots(run, out_dir, control_period_s, motor_names=None, muscle_names=N
         written.append(_heatmap(os.path.join(out_dir, "muscle_activation.png"), run.activation, control_period_s,
                                 "body-wall muscle activation", "activation (0..1)", muscle_names, vmin=0.0, vmax=1.0))
     if len(run.head_xy_m):
-        fig, ax = plt.subplots(figsize=(6, 6), constrained_layout=True)
+        fig = Figure(figsize=(6, 6), constrained_layout=True)
+        ax = fig.subplots()
         ax.plot(run.head_xy_m[:, 0], run.head_xy_m[:, 1], lw=1.0)
         ax.plot(*run.head_xy_m[0], "go", label="start")
         ax.plot(*run.head_xy_m[-1], "rs", label="end")
@@ -60,6 +58,5 @@ def write_plots(run, out_dir, control_period_s, motor_names=None, muscle_names=N
         ax.legend()
         path = os.path.join(out_dir, "head_trajectory.png")
         fig.savefig(path, dpi=110)
-        plt.close(fig)
         written.append(path)
     return written

@@ -24,6 +24,8 @@ from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64MultiArray
 from visualization_msgs.msg import MarkerArray
 
+from braingo_ros import topics
+
 logger = logging.getLogger(__name__)
 
 _PRIMITIVES = {
@@ -33,16 +35,16 @@ _PRIMITIVES = {
 _SEPARATOR = "=" * 80
 #: Topics of the closed loop (ARCHITECTURE.md) and their types.
 LOOP_TOPICS = {
-    "/brain/motor_voltages": Float64MultiArray,
-    "/brain/voltages": Float64MultiArray,
-    "/brain/activity_markers": MarkerArray,
-    "/brain/stimulus": Float64MultiArray,
-    "/muscles/activation": Float64MultiArray,
-    "/caterpillar_effort_controller/commands": Float64MultiArray,
-    "/joint_states": JointState,
-    "/odom": Odometry,
-    "/body/contact_forces": Float64MultiArray,
-    "/clock": Clock,
+    topics.MOTOR_VOLTAGES: Float64MultiArray,
+    topics.VOLTAGES: Float64MultiArray,
+    topics.ACTIVITY_MARKERS: MarkerArray,
+    topics.STIMULUS: Float64MultiArray,
+    topics.MUSCLE_ACTIVATION: Float64MultiArray,
+    topics.EFFORT_COMMANDS: Float64MultiArray,
+    topics.JOINT_STATES: JointState,
+    topics.ODOM: Odometry,
+    topics.CONTACT_FORCES: Float64MultiArray,
+    topics.CLOCK: Clock,
 }
 
 

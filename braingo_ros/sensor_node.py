@@ -2,8 +2,8 @@
 enabled, touch).
 
 Publishes
-    /brain/stimulus (std_msgs/Float64MultiArray): pA per neuron of ``launch_description.stimulus_neurons(body_config)``,
-    one message per /joint_states message.
+    /brain/stimulus (std_msgs/Float64MultiArray): pA per neuron of ``SensoryInput(body_config).neurons``
+    (braingo_core.body.senses: proprioception, chemosensation if enabled, touch), one message per /joint_states.
 Subscribes
     /joint_states (sensor_msgs/JointState): joint angles, matched to the config's joint order by name;
     missing joints or non-finite positions are logged and the message dropped.
@@ -20,9 +20,8 @@ from rclpy.node import Node
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64MultiArray
 
-from braingo_core.body import load_config
-from braingo_core.body.proprioception import ProprioceptionMap
-from braingo_ros import params
+from braingo_core.body import BodyState, SensoryInput, load_config
+from braingo_ros import params, topics
 from braingo_ros.params import Spec
 from braingo_ros.spinning import run_node
 
@@ -39,19 +38,20 @@ class SensorNode(Node):
         params.declare(self, PARAMS)
         p = params.values(self, PARAMS)
         self.body_config = load_config(p["body_config"] or None)
-        self.proprioception = ProprioceptionMap(self.body_config)
+        self.senses = SensoryInput(self.body_config)
         self._joint_index = {name: k for k, name in enumerate(self.body_config.joints)}
         self._angles_rad = np.zeros(len(self._joint_index))
         self._head_xy_m = None
         self._contact_N = None
-        self._pub = self.create_publisher(Float64MultiArray, "/brain/stimulus", 10)
-        self.create_subscription(JointState, "/joint_states", self._on_joint_states, 10)
-        self.create_subscription(Odometry, "/odom", self._on_odom, 10)
-        self.create_subscription(Float64MultiArray, "/body/contact_forces", self._on_contacts, 10)
+        self._pub = self.create_publisher(Float64MultiArray, topics.STIMULUS, 10)
+        self.create_subscription(JointState, topics.JOINT_STATES, self._on_joint_states, 10)
+        self.create_subscription(Odometry, topics.ODOM, self._on_odom, 10)
+        self.create_subscription(Float64MultiArray, topics.CONTACT_FORCES, self._on_contacts, 10)
 
     def _on_joint_states(self, msg):
         names, positions = list(msg.name), np.asarray(msg.position, dtype=np.float64)
-        if len(names) != len(positions) or not set(self._joint_index) <= set(names) or not np.all(np.isfinite(positions)):
+        if (len(names) != len(positions) or not set(self._joint_index) <= set(names)
+                or not np.all(np.isfinite(positions))):
             self.get_logger().warning(
                 f"dropped /joint_states: {len(names)} names, {positions.size} positions "
                 f"(finite: {bool(np.all(np.isfinite(positions)))}); need every joint of "
@@ -61,8 +61,9 @@ class SensorNode(Node):
             k = self._joint_index.get(name)
             if k is not None:
                 self._angles_rad[k] = angle
-        current_pA = self.proprioception.currents(self._angles_rad, head_xy_m=self._head_xy_m,
-                                                  contact_N=self._contact_N)
+        stamp = msg.header.stamp
+        state = BodyState(self._angles_rad, self._head_xy_m, self._contact_N, stamp.sec + 1e-9 * stamp.nanosec)
+        current_pA = self.senses.currents(state)
         self._pub.publish(Float64MultiArray(data=current_pA.tolist()))
 
     def _on_contacts(self, msg):

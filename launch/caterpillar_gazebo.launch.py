@@ -2,6 +2,8 @@
 BrainGo nodes (brain + muscle + sensor) on sim time.
 
 ros2 launch braingo_ros caterpillar_gazebo.launch.py [database:=PATH] [model:=graded|celegans] [world:=empty.sdf]
+
+Arguments and defaults: braingo_ros.launch_description.ARGUMENTS (passed as strings) and ``world``.
 """
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, IncludeLaunchDescription
@@ -10,21 +12,20 @@ from launch_ros.actions import Node
 from launch_ros.parameter_descriptions import ParameterValue
 from launch_ros.substitutions import FindPackageShare
 
-from braingo_ros.launch_description import CONFIG_FILE, PACKAGE, nodes
+from braingo_ros.launch_description import ARGUMENTS, CONFIG_FILE, PACKAGE, URDF_FILE, node_arguments, nodes
 
 
 def generate_launch_description():
     share = FindPackageShare(PACKAGE)
     config = PathJoinSubstitution([share, "config", CONFIG_FILE])
-    xacro_file = PathJoinSubstitution([share, "urdf", "caterpillar.urdf.xacro"])
+    xacro_file = PathJoinSubstitution([share, "urdf", URDF_FILE])
     robot_description = ParameterValue(Command(["xacro ", xacro_file, " sim:=gazebo"]), value_type=str)
-    brain = {"database": LaunchConfiguration("database"), "model": LaunchConfiguration("model")}
     gazebo = IncludeLaunchDescription(
         PathJoinSubstitution([FindPackageShare("ros_gz_sim"), "launch", "gz_sim.launch.py"]),
         launch_arguments={"gz_args": ["-r ", LaunchConfiguration("world")]}.items())
     return LaunchDescription([
-        DeclareLaunchArgument("database", default_value="", description="Path of the .braindb; empty = bundled worm."),
-        DeclareLaunchArgument("model", default_value="graded", description="Neuron model: graded or celegans."),
+        *[DeclareLaunchArgument(name, default_value=default, description=text)
+          for name, (default, text, _nodes) in ARGUMENTS.items()],
         DeclareLaunchArgument("world", default_value="empty.sdf", description="Gazebo world file."),
         gazebo,
         Node(package="robot_state_publisher", executable="robot_state_publisher", output="screen",
@@ -36,6 +37,8 @@ def generate_launch_description():
         Node(package="controller_manager", executable="spawner", output="screen",
              arguments=["joint_state_broadcaster", "caterpillar_effort_controller"]),
         *[Node(package=PACKAGE, executable=spec.executable, name=spec.name, output="screen",
-               parameters=[config, spec.parameters, *([brain] if spec.name == "brain_node" else [])])
+               parameters=[config, spec.parameters,
+                           {arg: ParameterValue(LaunchConfiguration(arg), value_type=str)
+                            for arg in node_arguments(spec.name)}])
           for spec in nodes("gazebo")],
     ])

@@ -11,7 +11,8 @@ from std_msgs.msg import Float64MultiArray
 
 from braingo_core.body import load_config
 from braingo_ros import params
-from braingo_ros.body_sim_node import COMMAND_TOPIC, BodySimNode
+from braingo_ros.body_sim_node import BodySimNode
+from braingo_ros.topics import EFFORT_COMMANDS as COMMAND_TOPIC
 from ros_helpers import executor_for, spin_until
 
 pytestmark = pytest.mark.ros
@@ -45,7 +46,8 @@ def test_free_running_publishes_state_and_stops_at_duration(context, tmp_path):
     executor = executor_for(context, body, loop)
     joints = list(load_config().joints)
     loop.command.publish(Float64MultiArray(data=[0.3] * len(joints)))
-    assert spin_until(executor, lambda: body.finished and min(map(len, (loop.joint_states, loop.odom, loop.clock))) >= 21)
+    assert spin_until(executor, lambda: body.finished
+                      and min(map(len, (loop.joint_states, loop.odom, loop.clock))) >= 21)
     assert body.periods == 20 and body.dropped_periods == 0
     last = loop.joint_states[-1]
     assert list(last.name) == joints

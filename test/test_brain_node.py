@@ -44,7 +44,7 @@ def loop(context, small_db_path, tmp_path):
     def make(**extra):
         parameters = {"database": str(small_db_path), "model": "", "step_on_stimulus": True,
                       "motor_neurons": MOTOR, "stimulus_neurons": STIMULUS, "publish_rate_hz": 50.0,
-                      "snapshot_path": str(tmp_path / "manual.braindb.snapshot"),
+                      "snapshot_root": str(tmp_path), "snapshot_path": str(tmp_path / "manual.braindb.snapshot"),
                       "snapshot_dir": str(tmp_path / "rolling"), **extra}
         brain = BrainNode(context=context, parameter_overrides=params.overrides(parameters))
         probe = Probe(context)
@@ -112,7 +112,7 @@ def test_command_gate_scales_the_stimulus(loop):
     result = set_one("stimulus_gates", ["N05"])
     assert not result.successful and "1 entries for 2 stimulus_neurons" in result.reason
     assert "N99" in set_one("stimulus_gates", ["N99", ""]).reason
-    assert set_one("stimulus_gates", ["", "N05"]).successful and open_.gate.spec[0] == ("", "N05")
+    assert set_one("stimulus_gates", ["", "N05"]).successful and open_.control.gate.spec[0] == ((), ("N05",))
 
 
 def test_unknown_neurons_are_rejected_with_a_reason(loop):
@@ -125,14 +125,14 @@ def test_unknown_neurons_are_rejected_with_a_reason(loop):
     assert not set_one("motor_neurons", ["N15", "N15"]).successful
     assert not set_one("publish_rate_hz", 0.0).successful
     assert set_one("tonic_stimulus", ["N03:25"]).successful
-    assert brain._tonic_ids.tolist() == [3] and brain._tonic_pA.tolist() == [25.0]
+    assert brain.control._tonic_ids.tolist() == [3] and brain.control._tonic_pA.tolist() == [25.0]
     # the same through the parameter service, as `ros2 param set` does
     request = SetParameters.Request(parameters=[p.to_parameter_msg() for p in params.overrides({"lesion": ["AVBX"]})])
     response = probe.call(executor, SetParameters, "/brain_node/set_parameters", request)
     assert not response.results[0].successful and "unknown neuron 'AVBX'" in response.results[0].reason
     request = SetParameters.Request(parameters=[p.to_parameter_msg() for p in params.overrides({"lesion": ["N04"]})])
     assert probe.call(executor, SetParameters, "/brain_node/set_parameters", request).results[0].successful
-    assert brain._lesioned.tolist() == [4]
+    assert brain.control.lesioned.tolist() == [4]
 
 
 def test_services_pause_reset_snapshot(loop, tmp_path):
@@ -153,7 +153,28 @@ def test_rolling_snapshots_and_resume(loop, tmp_path):
     drive(probe, executor, 7)
     files = list_snapshots(str(tmp_path / "rolling"))
     assert [os.path.basename(f) for f in files] == ["brain_000000000000400.braindb.snapshot",
-                                                     "brain_000000000000600.braindb.snapshot"]
+                                                    "brain_000000000000600.braindb.snapshot"]
     resumed, _probe, _executor = loop(resume_from=str(tmp_path / "rolling"))
     assert resumed.sim.tick == 600
     assert resumed.sim.voltages_mV()[[15, 16, 17]].tolist() == list(probe.motor[5].data)  # state after 6 periods
+
+
+def test_period_comes_from_the_body_config(loop, tmp_path):
+    """The brain steps the body config's physics.control_period_s: the one period the body uses too."""
+    import yaml
+    from braingo_core.share import share_file
+    doc = yaml.safe_load(share_file("config/caterpillar.yaml").read_text())
+    doc["physics"]["control_period_s"] = 0.02
+    body = tmp_path / "slow_body.yaml"
+    body.write_text(yaml.safe_dump(doc))
+    brain, probe, executor = loop(body_config=str(body))
+    drive(probe, executor, 2)
+    assert brain.sim.tick == 2 * 200
+
+
+def test_unknown_model_is_refused_with_the_valid_names(context, small_db_path):
+    from rclpy.exceptions import InvalidParameterValueException
+    with pytest.raises(InvalidParameterValueException) as err:
+        BrainNode(context=context, parameter_overrides=params.overrides(
+            {"database": str(small_db_path), "model": "hodgkin"}))
+    assert "'hodgkin'" in str(err.value) and "graded" in str(err.value) and "celegans" in str(err.value)

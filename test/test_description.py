@@ -5,8 +5,11 @@ import numpy as np
 import pytest
 import yaml
 
-from braingo_core.body.description import check_joints, load_config, package_file, render_urdf, urdf_joints
+from braingo_core import share
+from braingo_core.body import description
+from braingo_core.body.description import check_joints, load_config, render_urdf, urdf_joints
 from braingo_core.errors import BodyError
+from braingo_core.share import share_file
 
 
 @pytest.fixture(scope="module")
@@ -15,7 +18,7 @@ def config():
 
 
 def write_config(tmp_path, edit):
-    doc = yaml.safe_load(package_file("config/caterpillar.yaml").read_text())
+    doc = yaml.safe_load(share_file("config/caterpillar.yaml").read_text())
     edit(doc)
     path = tmp_path / "caterpillar.yaml"
     path.write_text(yaml.safe_dump(doc))
@@ -106,6 +109,28 @@ def test_bad_config(tmp_path, edit, match):
 
 def test_controller_joints_match_config():
     config = load_config()
-    with open(package_file("config/caterpillar_controllers.yaml")) as f:
+    with open(share_file("config/caterpillar_controllers.yaml")) as f:
         controllers = yaml.safe_load(f)
     assert controllers["caterpillar_effort_controller"]["ros__parameters"]["joints"] == list(config.joints)
+
+
+def test_share_files_follow_the_ament_prefix(tmp_path, monkeypatch):
+    """A colcon install's share folder is found through AMENT_PREFIX_PATH (after the checkout's own files)."""
+    prefix = tmp_path / "install" / "braingo_ros"
+    (prefix / "share" / "ament_index" / "resource_index" / "packages").mkdir(parents=True)
+    (prefix / "share" / "ament_index" / "resource_index" / "packages" / "braingo_ros").write_text("")
+    (prefix / "share" / "braingo_ros" / "config").mkdir(parents=True)
+    (prefix / "share" / "braingo_ros" / "package.xml").write_text("<package/>")
+    (prefix / "share" / "braingo_ros" / "config" / "only_installed.yaml").write_text("a: 1\n")
+    monkeypatch.setenv("AMENT_PREFIX_PATH", str(prefix))
+    installed = prefix / "share" / "braingo_ros" / "config" / "only_installed.yaml"
+    assert share_file("config/only_installed.yaml") == installed
+    assert share_file("config/caterpillar.yaml").parent.parent == share.share_dir()   # the checkout first
+    monkeypatch.setenv("AMENT_PREFIX_PATH", str(tmp_path / "elsewhere"))
+    with pytest.raises(share.ShareError, match="only_installed.yaml"):
+        share_file("config/only_installed.yaml")
+
+
+def test_description_has_no_ros_imports():
+    source = open(description.__file__).read()
+    assert "ament_index_python" not in source and "rclpy" not in source

@@ -21,7 +21,8 @@ def console_scripts():
     tree = ast.parse(open(os.path.join(ROOT, "setup.py")).read())
     scripts = {}
     for node in ast.walk(tree):
-        if isinstance(node, ast.Constant) and isinstance(node.value, str) and re.match(r"^\w+ = [\w.]+:\w+$", node.value):
+        if (isinstance(node, ast.Constant) and isinstance(node.value, str)
+                and re.match(r"^\w+ = [\w.]+:\w+$", node.value)):
             name, target = node.value.split(" = ")
             scripts[name] = target
     return scripts
@@ -87,9 +88,8 @@ def test_setups_start_known_nodes():
     override = {s.name: s.parameters for s in ld.nodes("sim", {"brain_node": {"tonic_stimulus": ["AVAL:50"]}})}
     assert override["brain_node"]["tonic_stimulus"] == ["AVAL:50"]
     # The brain reads /brain/stimulus in the order the sensor node writes it.
-    from braingo_core.body import load_config
-    from braingo_core.body.proprioception import ProprioceptionMap
-    assert sim["brain_node"]["stimulus_neurons"] == list(ProprioceptionMap(load_config()).neurons)
+    from braingo_core.body import SensoryInput
+    assert sim["brain_node"]["stimulus_neurons"] == list(SensoryInput().neurons)
     assert len(sim["brain_node"]["stimulus_neurons"]) > 0
     with pytest.raises(ValueError, match="unknown setup 'moon'"):
         ld.nodes("moon")
@@ -97,7 +97,7 @@ def test_setups_start_known_nodes():
 
 def test_config_blocks_match_node_parameters():
     config = ld.load_config(os.path.join(ROOT, "config", ld.CONFIG_FILE))
-    assert set(config) == set(ld.EXECUTABLES)
+    assert set(config) <= set(ld.EXECUTABLES)
     for name, block in config.items():
         declared = importlib.import_module(NODE_MODULES[name]).PARAMS
         unknown = set(block) - set(declared)
@@ -119,3 +119,54 @@ def test_setup_cfg_installs_executables_under_lib_package():
     cfg = configparser.ConfigParser()
     cfg.read(os.path.join(ROOT, "setup.cfg"))
     assert cfg["install"]["install_scripts"].endswith(f"lib/{ld.PACKAGE}")
+
+
+def test_control_period_has_one_source():
+    """The brain and the body both take the period from the body config they are given, and every node is given
+    the same one: a body/brain period mismatch cannot be configured."""
+    from braingo_ros.brain_node import PARAMS as BRAIN_PARAMS
+    assert "control_period_s" not in BRAIN_PARAMS and "body_config" in BRAIN_PARAMS
+    config = ld.load_config(os.path.join(ROOT, "config", ld.CONFIG_FILE))
+    assert all("control_period_s" not in block and "body_config" not in block for block in config.values())
+    body = os.path.join(ROOT, "config", "caterpillar.yaml")
+    specs = ld.nodes("sim", shared={"body_config": body}, with_config=True)
+    assert {s.name: s.parameters["body_config"] for s in specs} == {name: body for name in ld.SETUPS["sim"]}
+    assert not any("control_period_s" in s.parameters for s in specs)
+    with pytest.raises(ValueError, match="unknown shared setting"):
+        ld.nodes("sim", shared={"control_period_s": 0.02})
+
+
+def test_database_reaches_brain_and_muscle_node(tmp_path):
+    for setup in ld.SETUPS:
+        specs = {s.name: s.parameters for s in ld.nodes(setup, shared={"database": "/data/fly.braindb"})}
+        assert specs["brain_node"]["database"] == specs["muscle_node"]["database"] == "/data/fly.braindb"
+    assert set(ld.node_arguments("muscle_node")) >= {"database"} and "database" in ld.node_arguments("brain_node")
+    from braingo_ros import bringup
+    args = bringup.build_parser().parse_args(["--duration", "1", "--database", "x.braindb"])
+    specs = {s.name: s.parameters for s in bringup.node_specs(args, str(tmp_path))}
+    assert specs["brain_node"]["database"] == specs["muscle_node"]["database"] == os.path.abspath("x.braindb")
+
+
+@pytest.mark.parametrize("name", LAUNCH_FILES)
+def test_launch_arguments_reach_nodes_as_strings(name):
+    """Every argument comes from the ARGUMENTS table (default + description) and reaches our nodes through
+    ParameterValue(..., value_type=str): database:=123 stays a string."""
+    tree = launch_tree(name)
+    source = ast.unparse(tree)
+    assert "for name, (default, text, _nodes) in ARGUMENTS.items()" in source
+    assert "ParameterValue(LaunchConfiguration(arg), value_type=str) for arg in node_arguments(spec.name)" in source
+    for default, text, nodes in ld.ARGUMENTS.values():
+        assert isinstance(default, str) and text.endswith(".") and set(nodes) <= set(ld.EXECUTABLES)
+
+
+def test_sim_launch_optional_nodes_are_switches():
+    tree = launch_tree("caterpillar_sim.launch.py")
+    conditions = {}
+    for call in calls(tree, "Node"):
+        kw = {k.arg: k.value for k in call.keywords}
+        if isinstance(kw["package"], ast.Constant):
+            conditions[kw["package"].value] = ast.unparse(kw.get("condition", ast.Constant(None)))
+    assert conditions == {"robot_state_publisher": "IfCondition(LaunchConfiguration('robot_state_publisher'))",
+                          "rviz2": "IfCondition(LaunchConfiguration('rviz'))"}
+    assert "for name, (default, text) in SWITCHES.items()" in ast.unparse(tree)
+    assert {k: v[0] for k, v in ld.SWITCHES.items()} == {"robot_state_publisher": "true", "rviz": "false"}

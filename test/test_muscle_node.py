@@ -5,7 +5,8 @@ from rclpy.node import Node
 from std_msgs.msg import Float64MultiArray
 
 from braingo_ros import params
-from braingo_ros.muscle_node import COMMAND_TOPIC, MuscleNode
+from braingo_ros.muscle_node import MuscleNode
+from braingo_ros.topics import EFFORT_COMMANDS as COMMAND_TOPIC
 from ros_helpers import executor_for, spin_until
 
 pytestmark = pytest.mark.ros
@@ -75,5 +76,36 @@ def test_watchdog_relaxes_joints_when_voltages_stop(setup):
 
 def test_watchdog_parameter_is_validated(setup):
     muscle, _probe, _executor = setup
-    result = muscle.set_parameters(params.overrides({"watchdog_ms": 0.0}))[0]
-    assert not result.successful and "watchdog_ms must be > 0" in result.reason
+    for bad in (0.0, float("inf"), float("nan"), -5.0, 1e9):
+        result = muscle.set_parameters(params.overrides({"watchdog_ms": bad}))[0]
+        assert not result.successful and "watchdog_ms must be a finite number in [1, 60000]" in result.reason
+    assert muscle.set_parameters(params.overrides({"watchdog_ms": 50.0}))[0].successful
+    assert muscle._watchdog_ns == 50_000_000
+
+
+def db_with_muscles(path, motor, weights):
+    """A tiny LIF .braindb whose metadata carries its own motor neurons and neuron->muscle table."""
+    from braingo_core.storage import BrainDBBuilder
+    b = BrainDBBuilder(dt_ms=0.1)
+    lif = b.add_neuron_type("lif", model="lif", params={"v_th_mV": -50.0})
+    b.add_receptor("exc", kind="conductance", e_rev_mV=0.0, tau_decay_ms=5.0)
+    b.add_neurons(len(motor) + 1, neuron_type=lif, names=["CMD", *motor])
+    b.metadata["motor_neurons"] = list(motor)
+    b.metadata["neuron_muscle"] = {"neurons": list(motor), "weights": weights.tolist()}
+    return b.write(path)
+
+
+def test_muscle_node_follows_the_brains_database(context, tmp_path):
+    """With database:=X (launch argument / bringup --database) the muscle node maps X's motor neurons."""
+    from braingo_ros import launch_description as ld
+    motor = ["MN1", "MN2", "MN3"]
+    weights = np.zeros((3, 96))
+    weights[0, :24] = 1.0
+    path = db_with_muscles(str(tmp_path / "other.braindb"), motor, weights)
+    parameters = {s.name: s.parameters for s in ld.nodes("robot", shared={"database": str(path)})}
+    assert parameters["brain_node"]["database"] == parameters["muscle_node"]["database"] == str(path)
+    muscle = MuscleNode(context=context, parameter_overrides=params.overrides(parameters["muscle_node"]))
+    try:
+        assert muscle.muscle_map.neurons == tuple(motor)
+    finally:
+        muscle.destroy_node()

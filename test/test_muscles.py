@@ -40,11 +40,11 @@ def test_sigmoid_from_table(config):
     act = m.activations(np.full(3, 100.0))
     assert act[0] == pytest.approx(1.0) and act[1] == 0.0  # DD01 only inhibits muscle 1
     with pytest.raises(BodyError, match="weights shape"):
-        SigmoidMuscleMap.from_table({"neurons": ["A"], "weights": [[1.0] * 95]}, ["A"])
+        SigmoidMuscleMap.from_table({"neurons": ["A"], "weights": [[1.0] * 95]}, ["A"], config)
     with pytest.raises(BodyError, match="expected shape"):
-        SigmoidMuscleMap(["A"], np.zeros((2, 96)))
+        SigmoidMuscleMap(["A"], np.zeros((2, 96)), -40.0, 5.0)
     with pytest.raises(BodyError, match="expected 1 values"):
-        SigmoidMuscleMap(["A"], np.zeros((1, 96))).activations(np.zeros(2))
+        SigmoidMuscleMap(["A"], np.zeros((1, 96)), -40.0, 5.0).activations(np.zeros(2))
 
 
 def test_class_thresholds(config):
@@ -60,7 +60,15 @@ def test_class_thresholds(config):
     with pytest.raises(BodyError, match="class_v_th_mV"):
         SigmoidMuscleMap.from_table(table, ["VA01"], config=bad)
     with pytest.raises(BodyError, match="one per neuron"):
-        SigmoidMuscleMap(["A", "B"], np.zeros((2, 96)), v_th_mV=[-40.0, -40.0, -40.0])
+        SigmoidMuscleMap(["A", "B"], np.zeros((2, 96)), v_th_mV=[-40.0, -40.0, -40.0], scale_mV=5.0)
+
+
+#: The Conv1d post-processing of config/caterpillar.yaml's cnn section (the reference below writes it out).
+POST = {"offset": 80.0, "divisor": 100.0}
+
+
+def test_cnn_post_processing_comes_from_the_config(config):
+    assert {k: config.sections["cnn"][k] for k in POST} == POST
 
 
 def random_cnn(rng, n_in=80, kernel=21):
@@ -70,7 +78,7 @@ def random_cnn(rng, n_in=80, kernel=21):
 def test_cnn_matches_scipy_reference():
     rng = np.random.default_rng(7)
     weight, bias, names = random_cnn(rng)
-    m = CnnMuscleMap(weight, bias, names)
+    m = CnnMuscleMap(weight, bias, names, **POST)
     steps = 50
     v = rng.normal(-40.0, 10.0, (steps, 80))
     got = np.array([m.activations(frame) for frame in v])
@@ -87,14 +95,14 @@ def test_cnn_matches_scipy_reference():
 def test_cnn_nan_input_holds_previous_value():
     rng = np.random.default_rng(2)
     weight, bias, names = random_cnn(rng, n_in=4, kernel=3)
-    a, b = CnnMuscleMap(weight, bias, names), CnnMuscleMap(weight, bias, names)
+    a, b = CnnMuscleMap(weight, bias, names, **POST), CnnMuscleMap(weight, bias, names, **POST)
     frames = rng.normal(-40, 10, (5, 4))
     nan_frames = frames.copy()
     nan_frames[3, 1] = np.nan
     frames[3, 1] = frames[2, 1]
     for f, g in zip(frames, nan_frames):
         np.testing.assert_array_equal(a.activations(f), b.activations(g))
-    first = CnnMuscleMap(weight, bias, names).activations(np.full(4, np.nan))
+    first = CnnMuscleMap(weight, bias, names, **POST).activations(np.full(4, np.nan))
     assert np.isfinite(first).all() and ((first >= 0) & (first <= 1)).all()
 
 
@@ -103,9 +111,9 @@ def test_cnn_load_npz(tmp_path, config):
     weight, bias, names = random_cnn(rng)
     good = tmp_path / "cnn.npz"
     np.savez(good, weight=weight, bias=bias, neurons=np.array(names))
-    m = CnnMuscleMap.load(good, config=config)
+    m = CnnMuscleMap.load(good, config)
     assert m.neurons == tuple(names) and m.kernel == 21
-    assert CnnMuscleMap.load(good, neurons=[f"M{i}" for i in range(80)]).neurons[0] == "M0"
+    assert CnnMuscleMap.load(good, config, neurons=[f"M{i}" for i in range(80)]).neurons[0] == "M0"
     bad = {
         "kernel": dict(weight=weight[:, :, :5], bias=bias, neurons=np.array(names)),
         "bias": dict(weight=weight, bias=bias[:90], neurons=np.array(names)),
@@ -117,9 +125,9 @@ def test_cnn_load_npz(tmp_path, config):
         path = tmp_path / f"bad_{key}.npz"
         np.savez(path, **arrays)
         with pytest.raises(BodyError, match=str(path.name)):
-            CnnMuscleMap.load(path, config=config)
+            CnnMuscleMap.load(path, config)
     with pytest.raises(BodyError, match="cannot read"):
-        CnnMuscleMap.load(tmp_path / "absent.npz")
+        CnnMuscleMap.load(tmp_path / "absent.npz", config)
 
 
 def test_muscles_to_efforts(config):
@@ -150,6 +158,6 @@ def test_bad_input_never_gives_bad_efforts(config):
         act = rng.choice([np.nan, np.inf, -np.inf, 1e300, -5.0, 0.3, 2.0], 96)
         effort = muscles_to_efforts(act, config)
         assert np.isfinite(effort).all() and (np.abs(effort) <= config.effort_limit_Nm).all()
-    m = SigmoidMuscleMap(["A", "B"], rng.uniform(-1, 2, (2, 96)))
+    m = SigmoidMuscleMap(["A", "B"], rng.uniform(-1, 2, (2, 96)), -40.0, 5.0)
     act = m.activations(np.array([np.nan, np.inf]))
     assert np.isfinite(act).all() and ((act >= 0) & (act <= 1)).all()

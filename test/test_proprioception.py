@@ -1,11 +1,23 @@
-"""Sensory maps: proprioception (A/B-class receptors and their dynamics), chemosensation, touch, the sensing rule."""
+"""The senses: proprioception (A/B-class receptors and their dynamics), chemosensation, touch, each over a plain
+BodyState, and SensoryInput putting them in one stimulus order; the sensing rule."""
 import numpy as np
 import pytest
 import yaml
 
-from braingo_core.body.description import load_config, package_file
-from braingo_core.body.proprioception import ProprioceptionMap, proprioceptive_rows
+from braingo_core.body.chemosensation import Chemosensation
+from braingo_core.body.description import load_config
+from braingo_core.body.proprioception import Proprioception, proprioceptive_rows
+from braingo_core.body.senses import BodyState, SensoryInput
+from braingo_core.body.touch import Touch
 from braingo_core.errors import BodyError
+from braingo_core.share import share_file
+
+
+class ProprioceptionMap(SensoryInput):
+    """The old call shape over SensoryInput: currents(joint angles, head_xy_m=..., contact_N=..., dt_s=...)."""
+
+    def currents(self, joint_pos_rad, head_xy_m=None, contact_N=None, dt_s=None, out=None):
+        return super().currents(BodyState(joint_pos_rad, head_xy_m, contact_N), dt_s=dt_s, out=out)
 
 
 @pytest.fixture(scope="module")
@@ -14,7 +26,7 @@ def config():
 
 
 def edited_config(tmp_path, edit):
-    doc = yaml.safe_load(package_file("config/caterpillar.yaml").read_text())
+    doc = yaml.safe_load(share_file("config/caterpillar.yaml").read_text())
     edit(doc)
     path = tmp_path / "caterpillar.yaml"
     path.write_text(yaml.safe_dump(doc))
@@ -145,3 +157,21 @@ def test_sensing_rule(config):
     assert set(rows) == {"DB03", "VA05", "DA09", "DB01"}  # SMD, AS: not A/B class; VB01: no NMJ
     with pytest.raises(BodyError, match="NMJ weights"):
         proprioceptive_rows(names, w[:, :90], config.muscle_names)
+
+
+def test_each_sense_drives_only_its_own_neurons(tmp_path):
+    cfg = edited_config(tmp_path, lambda d: d["chemosensation"].update(enabled=True))
+    proprio, chemo, touch = Proprioception(cfg), Chemosensation(cfg), Touch(cfg)
+    assert set(proprio.neurons) == set(cfg.sections["proprioception"]["neurons"])
+    assert chemo.neurons == tuple(cfg.sections["chemosensation"]["neurons"])
+    assert touch.neurons == tuple(cfg.sections["touch"]["neurons"])
+    contact = np.zeros(cfg.segments)
+    contact[-1] = 1.0
+    state = BodyState(np.full(cfg.n_joints, 0.1), np.array([0.0, 0.0]), contact, 0.0)
+    senses = SensoryInput(cfg)
+    assert senses.neurons == (*proprio.neurons, *chemo.neurons, *touch.neurons)
+    together = senses.currents(state)
+    apart = np.concatenate([s.currents(state, cfg.control_period_s) for s in (proprio, chemo, touch)])
+    np.testing.assert_array_equal(together, apart)
+    assert Touch(cfg).currents(state._replace(contact_N=None), 0.01).tolist() == [0.0] * len(touch.neurons)
+    assert not Chemosensation(load_config()).neurons          # disabled in the package config

@@ -5,8 +5,7 @@ from rclpy.node import Node
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64MultiArray
 
-from braingo_core.body import load_config
-from braingo_core.body.proprioception import ProprioceptionMap
+from braingo_core.body import BodyState, SensoryInput, load_config
 from braingo_ros.launch_description import stimulus_neurons
 from braingo_ros.sensor_node import SensorNode
 from ros_helpers import executor_for, spin_until
@@ -50,7 +49,7 @@ def test_bending_becomes_currents_in_the_brain_order(setup):
     # Joints may arrive in any order: the node matches them by name.
     probe.joints.publish(joint_state(reversed(config.joints), angles[::-1]))
     assert spin_until(executor, lambda: len(probe.stimuli) == 1)
-    expected = ProprioceptionMap(config).currents(angles)
+    expected = SensoryInput(config).currents(BodyState(angles))
     assert probe.stimuli[0].shape == (len(stimulus_neurons()),)
     assert np.allclose(probe.stimuli[0], expected)
     assert np.any(probe.stimuli[0] != 0), "bending drives the stretch-sensing motor neurons"

@@ -25,7 +25,7 @@ import sys
 
 from braingo_core.body import load_config
 from braingo_core.body.closed_loop import ClosedLoop, locomotion_settings
-from braingo_core.body.command_gate import gate_parameters
+from braingo_core.body.command_gate import gate_from_config
 from braingo_core.body.gait import gait_metrics
 
 AXES = ("gain_pA_per_rad", "coupling_gain_pA_per_rad", "adaptation_tau_s", "gate_v_half_mV",
@@ -70,7 +70,7 @@ def main(argv=None):
     base = load_config(opts.body_config)
     loco = locomotion_settings(base)
     proprio, sigmoid = base.sections["proprioception"], base.sections["sigmoid"]
-    gate = gate_parameters(base, ())
+    _commands, gate = gate_from_config(base, ())
     drives = {"forward": loco["forward_drive"], "backward": loco["backward_drive"], "idle": []}
     conditions = [c for c in opts.conditions.split(",") if c]
     if unknown := sorted(set(conditions) - set(drives)):
@@ -79,7 +79,7 @@ def main(argv=None):
         "gain_pA_per_rad": opts.gain or [float(proprio["gain_pA_per_rad"])],
         "coupling_gain_pA_per_rad": opts.coupling_gain or [float(proprio.get("coupling_gain_pA_per_rad", 0.0))],
         "adaptation_tau_s": opts.adapt_tau or [float(proprio.get("adaptation_tau_s", 0.0))],
-        "gate_v_half_mV": opts.gate_v_half or [gate["stimulus_gate_v_half_mV"]],
+        "gate_v_half_mV": opts.gate_v_half or [gate.v_half_mV],
         "synapse_weight_scale": opts.syn or [loco["synapse_weight_scale"]],
         "gap_weight_scale": opts.gap or [loco["gap_weight_scale"]],
         "v_th_mV": opts.vth or [float(sigmoid["v_th_mV"])],

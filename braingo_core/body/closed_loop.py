@@ -1,14 +1,13 @@
-"""ROS-free closed loop: worm brain -> muscles -> MuJoCo body -> proprioception -> brain, one control period a step.
+"""ROS-free closed loop: worm brain -> muscles -> MuJoCo body -> senses -> brain, one control period a step.
 
 It composes the same core pieces, in the same order, as the lock-step ROS loop (body_sim_node publishes
 the state of period k, sensor_node turns it into /brain/stimulus, brain_node integrates one period with it,
 muscle_node maps the motor voltages to efforts, body_sim_node advances to k + 1):
 
-1. ``ProprioceptionMap.currents(joint angles, head xy, contact forces)`` -> pA for the stimulus neurons;
-2. tonic drive + stimulus x ``CommandGate.factors`` (command-neuron voltages at the start of the period)
-   -> ``Simulation.set_inputs`` over every neuron, ``Simulation.run(period ticks)``;
-3. soma voltages of the database's ``motor_neurons`` -> ``SigmoidMuscleMap`` (Cook NMJ table, GABAergic rows
-   negative) -> ``muscles_to_efforts``;
+1. ``SensoryInput.currents(BodyState(joint angles, head xy, contact forces))`` -> pA for the stimulus neurons;
+2. ``ControlStep.step(currents)``: tonic drive + stimulus x command gate -> inputs, one period of the brain;
+3. soma voltages of the database's ``motor_neurons`` -> ``muscle_map("sigmoid", ...)`` (Cook NMJ table,
+   GABAergic rows negative) -> ``muscles_to_efforts``;
 4. ``CaterpillarBody.step_period(efforts)``.
 
 No oscillator or wave generator takes part: any wave comes from the network and the body's feedback.
@@ -26,41 +25,47 @@ synapse_weight_scale=None, gap_weight_scale=None)``
     ``com_xy_m`` [k, 2], ``motor_mV`` [k, n_motor], and ``motor_neurons``, ``joint_names``,
     ``body_length_m``; ``concat(traces)`` joins consecutive runs.
 ``locomotion_settings(config) -> dict``
-    The ``locomotion`` section of config/caterpillar.yaml with its defaults.
+    The ``locomotion`` section of config/caterpillar.yaml (every key but ``b_class``/``d_class`` required:
+    the file is the one source of the drive and the network scales).
 """
 from typing import NamedTuple
 
 import numpy as np
 
-from braingo_core.body.command_gate import CommandGate, gate_parameters
+from braingo_core.body.command_gate import CommandGate, gate_from_config
+from braingo_core.body.control_step import ControlStep, database_path
 from braingo_core.body.description import BodyConfig, load_config
-from braingo_core.body.muscles import SigmoidMuscleMap, muscles_to_efforts
+from braingo_core.body.muscles import muscle_map, muscles_to_efforts
 from braingo_core.body.physics import CaterpillarBody
-from braingo_core.body.proprioception import ProprioceptionMap
+from braingo_core.body.senses import BodyState, SensoryInput
 from braingo_core.errors import BodyError
 from braingo_core.sim import Simulation
 from braingo_core.sim.stimulus_spec import name_index, parse_neuron_list, parse_tonic_stimulus
 
-#: Defaults of the ``locomotion`` section (config/caterpillar.yaml documents each key).
-LOCOMOTION_DEFAULTS = {
-    "synapse_weight_scale": 1.0, "gap_weight_scale": 1.0,
-    "forward_drive": ["AVBL:30", "AVBR:30"], "backward_drive": ["AVAL:30", "AVAR:30"],
-    "b_class": [], "d_class": [], "settle_s": 2.0, "measure_s": 20.0,
-}
+#: Keys of the ``locomotion`` section (config/caterpillar.yaml documents each); the lists may be left out.
+LOCOMOTION_KEYS = ("synapse_weight_scale", "gap_weight_scale", "forward_drive", "backward_drive", "settle_s",
+                   "measure_s")
+LOCOMOTION_LISTS = ("b_class", "d_class")
 
 
 def locomotion_settings(config=None):
-    """The ``locomotion`` section of the body config, defaults filled in (BodyError on a bad value)."""
+    """The ``locomotion`` section of the body config, checked (BodyError naming the file and key)."""
     cfg = config if isinstance(config, BodyConfig) else load_config(config)
     section = cfg.sections["locomotion"]
-    if unknown := sorted(set(section) - set(LOCOMOTION_DEFAULTS)):
-        raise BodyError(f"{cfg.path}: locomotion: unknown key(s) {unknown} (known: {sorted(LOCOMOTION_DEFAULTS)})")
-    out = {**LOCOMOTION_DEFAULTS, **section}
+    if unknown := sorted(set(section) - {*LOCOMOTION_KEYS, *LOCOMOTION_LISTS}):
+        raise BodyError(f"{cfg.path}: locomotion: unknown key(s) {unknown} "
+                        f"(known: {sorted({*LOCOMOTION_KEYS, *LOCOMOTION_LISTS})})")
+    if missing := [k for k in LOCOMOTION_KEYS if k not in section]:
+        raise BodyError(f"{cfg.path}: locomotion: missing key(s) {missing}")
+    out = {**{k: [] for k in LOCOMOTION_LISTS}, **section}
     for key in ("synapse_weight_scale", "gap_weight_scale", "settle_s", "measure_s"):
         v = out[key]
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v) or v < 0:
             raise BodyError(f"{cfg.path}: locomotion.{key} must be a finite number >= 0, got {v!r}")
         out[key] = float(v)
+    for key in ("forward_drive", "backward_drive", *LOCOMOTION_LISTS):
+        if not isinstance(out[key], list) or not all(isinstance(v, str) for v in out[key]):
+            raise BodyError(f"{cfg.path}: locomotion.{key} must be a list of strings, got {out[key]!r}")
     return out
 
 
@@ -84,7 +89,7 @@ class LoopTrace(NamedTuple):
 
 
 class ClosedLoop:
-    """Brain + muscles + body + proprioception without ROS (see the module docstring)."""
+    """Brain + muscles + body + senses without ROS (see the module docstring)."""
 
     def __init__(self, database=None, body_config=None, model="graded", seed=0, tonic=(), lesion=(),
                  synapse_weight_scale=None, gap_weight_scale=None):
@@ -94,46 +99,37 @@ class ClosedLoop:
         scales = {"synapse_weight_scale": loco["synapse_weight_scale"] if synapse_weight_scale is None
                   else synapse_weight_scale,
                   "gap_weight_scale": loco["gap_weight_scale"] if gap_weight_scale is None else gap_weight_scale}
-        if database is None:
-            from braingo_core.loaders.baaiworm import bundled_database
-            database = bundled_database()
-        self.sim = Simulation(str(database), config={"model": model, "seed": int(seed), **scales})
+        self.sim = Simulation(database_path(database), config={"model": model, "seed": int(seed), **scales})
         md = self.sim.db.metadata
         self._index = name_index(self.sim.db.get_all_neuron_names())
         self.motor_neurons = tuple(md["motor_neurons"])
         self._motor_ids = parse_neuron_list(list(self.motor_neurons), self._index, "motor_neurons")
-        self.muscle_map = SigmoidMuscleMap.from_table(md["neuron_muscle"], self.motor_neurons,
-                                                      inhibitory=md.get("inhibitory_neurons", ()), config=cfg)
-        self.proprioception = ProprioceptionMap(cfg)
-        self._stim_ids = parse_neuron_list(list(self.proprioception.neurons), self._index, "stimulus neurons")
-        self.gate = CommandGate.from_parameters(gate_parameters(cfg, self.proprioception.neurons), self._index)
+        self.muscle_map = muscle_map("sigmoid", cfg, metadata=md)
+        self.senses = SensoryInput(cfg)
+        commands, settings = gate_from_config(cfg, self.senses.neurons)
+        self.control = ControlStep(
+            self.sim, cfg.control_period_s,
+            parse_neuron_list(list(self.senses.neurons), self._index, "stimulus neurons"),
+            CommandGate(commands, self._index, settings))
         self.body = CaterpillarBody(cfg)
-        self.period_ticks = max(1, int(round(cfg.control_period_s * 1e3 / self.sim.dt_ms)))
-        self._all_ids = np.arange(self.sim.n_neurons, dtype=np.int64)
-        self._input_pA = np.zeros(self.sim.n_neurons)
-        self._lesioned = np.zeros(0, dtype=np.int64)
+        self.period_ticks = self.control.period_ticks
         self.set_tonic(tonic)
         self.set_lesion(lesion)
 
     def set_tonic(self, items):
         """Constant drive, ``["AVBL:30", ...]`` (pA); replaces the previous drive (SimulationError on a bad item)."""
-        self._tonic_ids, self._tonic_pA = parse_tonic_stimulus(list(items), self._index)
+        self.control.set_tonic(*parse_tonic_stimulus(list(items), self._index))
 
     def set_lesion(self, names):
         """Silence exactly these neurons (the previous lesions are restored first)."""
-        ids = parse_neuron_list(list(names), self._index, "lesion")
-        if len(self._lesioned):
-            self.sim.restore(self._lesioned)
-        self._lesioned = ids
-        if len(ids):
-            self.sim.lesion(ids)
+        self.control.set_lesion(parse_neuron_list(list(names), self._index, "lesion"))
 
     def reset(self):
         """Brain and body back to their initial state (drive and lesions stay)."""
         self.sim.reset()
         self.body.reset()
-        self.proprioception.reset()
-        self.gate.reset()
+        self.senses.reset()
+        self.control.reset()
 
     def run(self, duration_s):
         """Advance ``round(duration_s / control period)`` periods; returns their :class:`LoopTrace`."""
@@ -147,16 +143,11 @@ class ClosedLoop:
         motor = np.empty((n, len(self._motor_ids)))
         act = np.empty(len(self.config.muscle_names))
         effort = np.empty(body.n_joints)
-        stim = np.empty(len(self._stim_ids))
+        stim = np.empty(self.senses.n_neurons)
         angles, head_xy = body.joint_positions(), body.head_pose()[0][:2]
         for k in range(n):
-            self.proprioception.currents(angles, head_xy_m=head_xy, contact_N=body.contact_forces(), out=stim)
-            stim *= self.gate.factors(sim.voltages_mV(), self.config.control_period_s)
-            self._input_pA[:] = 0.0
-            np.add.at(self._input_pA, self._tonic_ids, self._tonic_pA)
-            np.add.at(self._input_pA, self._stim_ids, stim)
-            sim.set_inputs(self._all_ids, self._input_pA)
-            sim.run(self.period_ticks)
+            state = BodyState(angles, head_xy, body.contact_forces(), body.time_s)
+            self.control.step(self.senses.currents(state, out=stim))
             motor[k] = sim.voltages_mV()[self._motor_ids]
             self.muscle_map.activations(motor[k], out=act)
             body.step_period(muscles_to_efforts(act, self.config, out=effort))

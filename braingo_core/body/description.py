@@ -8,12 +8,13 @@ API
     Expand the xacro with the ``xacro`` package; ``segments=None`` keeps the xacro default (12).
 ``urdf_joints(urdf_xml) -> list[UrdfJoint]``
     The URDF's non-fixed joints in document (parent-to-child) order.
+``section_field(config, section, key)``, ``finite_number(config, where, value) -> float``
+    Field readers of the raw sections, for the sensory and muscle maps (BodyError naming file and field).
 ``check_joints(config, urdf_xml) -> None``
     Raise BodyError unless the URDF's joints are exactly ``config.joints`` (same order) with the
     config's effort limit.
-``package_file(relative) -> pathlib.Path``
-    A file shipped with the package (``"urdf/caterpillar.urdf.xacro"``), from the source tree or the
-    installed ament share directory.
+
+Share files (the default config and xacro) are found by :func:`braingo_core.share.share_file`.
 """
 import dataclasses
 import logging
@@ -26,40 +27,14 @@ import yaml
 
 from braingo_core.body.media import medium_drag, parse_media
 from braingo_core.errors import BodyError
+from braingo_core.share import share_file
 
 log = logging.getLogger(__name__)
 
-PACKAGE = "braingo_ros"
 N_ROWS = 24
 #: Sections of the config file kept raw in ``BodyConfig.sections`` for the maps and the closed loop to read.
 SECTIONS = ("sigmoid", "cnn", "proprioception", "chemosensation", "touch", "locomotion")
 _MUSCLE_RE = re.compile(r"^([A-Z]{2})(\d{2})$")
-
-
-def package_file(relative):
-    """Path of a data file of the package (source checkout first, then the ament share directory).
-
-    Parameters
-    ----------
-    relative : str
-        Path relative to the package root, e.g. ``"config/caterpillar.yaml"``.
-
-    Raises
-    ------
-    BodyError
-        If the file is in neither place.
-    """
-    source = pathlib.Path(__file__).resolve().parents[2] / relative
-    if source.is_file():
-        return source
-    try:
-        from ament_index_python.packages import get_package_share_directory
-        installed = pathlib.Path(get_package_share_directory(PACKAGE)) / relative
-    except (ImportError, LookupError):
-        installed = None
-    if installed is not None and installed.is_file():
-        return installed
-    raise BodyError(f"{relative}: not found in the source tree ({source}) nor in the {PACKAGE} share directory")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -154,6 +129,21 @@ def _get(doc, path, key, kind=None):
     return value
 
 
+def section_field(config, section, key):
+    """``config.sections[section][key]``; BodyError naming file and field when it is missing."""
+    values = config.sections[section]
+    if key not in values:
+        raise BodyError(f"{config.path}: {section}: missing field '{key}'")
+    return values[key]
+
+
+def finite_number(config, where, value):
+    """``value`` as a float; BodyError naming ``config.path`` and ``where`` unless it is a finite number."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
+        raise BodyError(f"{config.path}: {where} must be a finite number, got {value!r}")
+    return float(value)
+
+
 def _muscle_matrices(path, muscles, joints):
     names = tuple(_get(muscles, path, "names", list))
     if len(names) != 96 or len(set(names)) != 96:
@@ -218,7 +208,7 @@ def load_config(path=None):
     BodyError
         Unreadable file, missing field or inconsistent value (the message names file and field).
     """
-    path = pathlib.Path(path) if path is not None else package_file("config/caterpillar.yaml")
+    path = pathlib.Path(path) if path is not None else share_file("config/caterpillar.yaml")
     try:
         doc = yaml.safe_load(path.read_text())
     except (OSError, yaml.YAMLError) as exc:
@@ -285,7 +275,7 @@ def render_urdf(segments=None, sim="mujoco", xacro_path=None, **args):
     """
     import xacro
 
-    path = pathlib.Path(xacro_path) if xacro_path is not None else package_file("urdf/caterpillar.urdf.xacro")
+    path = pathlib.Path(xacro_path) if xacro_path is not None else share_file("urdf/caterpillar.urdf.xacro")
     mappings = {"sim": str(sim), **{k: str(v) for k, v in args.items()}}
     if segments is not None:
         mappings["segments"] = str(int(segments))

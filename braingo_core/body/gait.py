@@ -229,13 +229,12 @@ def gait_metrics(trace, start_s=0.0):
 def plot_gait(trace, path, start_s=0.0, title="", zoom_s=2.0):
     """Write a PNG: kymograph of joint angles (time x joint, head at the top), the same over the last
     ``zoom_s`` seconds (where the slope of the stripes shows the wave's direction) and the head trajectory."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure   # no pyplot: the caller's backend is left alone
 
     keep = trace.t_s >= trace.t_s[0] + start_s - 1e-9
     t, x, head = trace.t_s[keep], trace.joint_rad[keep], trace.head_xy_m[keep] / trace.body_length_m
-    fig, (ax1, ax3, ax2) = plt.subplots(1, 3, figsize=(15, 4), gridspec_kw={"width_ratios": [2, 1.2, 1]})
+    fig = Figure(figsize=(15, 4))
+    ax1, ax3, ax2 = fig.subplots(1, 3, gridspec_kw={"width_ratios": [2, 1.2, 1]})
     lim = max(float(np.abs(x).max()), 1e-3)
     last = t >= t[-1] - zoom_s
     for ax, tt, xx, label in ((ax1, t, x, "joint angle (rad, + dorsal)"),
@@ -258,5 +257,4 @@ def plot_gait(trace, path, start_s=0.0, title="", zoom_s=2.0):
         fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
     return path

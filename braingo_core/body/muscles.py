@@ -2,28 +2,32 @@
 
 API
 ---
-``SigmoidMuscleMap(neurons, weights, v_th_mV=-30.0, scale_mV=5.0)``
+``SigmoidMuscleMap(neurons, weights, v_th_mV, scale_mV)``
     ``neurons``: names in the order of the input voltages (``motor_neurons``); ``weights``:
     float[n_neurons, 96] neuron->muscle table, negative entries inhibit (GABAergic D-class); ``v_th_mV``:
     one threshold or float[n_neurons].
     ``activations(v_mV, out=None) -> float64[96]``:
     ``act_m = clip(sum_i w_im * sigmoid((V_i - v_th) / scale) / sum_i max(w_im, 0), 0, 1)``;
     a muscle without excitatory input stays at 0; a NaN voltage contributes nothing.
-``SigmoidMuscleMap.from_table(table, neurons, inhibitory=(), config=None, **kw)``
+``SigmoidMuscleMap.from_table(table, neurons, config, inhibitory=(), v_th_mV=None)``
     From the worm database metadata ``"neuron_muscle"`` (``{"neurons": [...], "weights": [[96], ...]}``,
     Cook 2019 NMJ counts): rows picked in ``neurons`` order (zero for neurons not in the table), rows of
-    ``inhibitory`` names negated; ``v_th_mV``/``scale_mV`` default to the config's ``sigmoid`` section,
-    whose ``class_v_th_mV`` (``{DA: -35.0}``) sets the threshold of every neuron of a class (name = class +
-    number).
-``CnnMuscleMap(weight, bias, neurons, offset=80.0, divisor=100.0)``
+    ``inhibitory`` names negated; threshold and scale from the config's ``sigmoid`` section (``v_th_mV``,
+    ``scale_mV``, and ``class_v_th_mV`` (``{DA: -35.0}``) setting the threshold of every neuron of a class,
+    name = class + number); an explicit ``v_th_mV`` replaces all thresholds.
+``CnnMuscleMap(weight, bias, neurons, offset, divisor)``
     A Conv1d (PyTorch layout: ``weight`` float[96, n_in, kernel], ``bias`` float[96]) over the last
     ``kernel`` frames of the input voltages, one frame per call (per control period). ``activations(v_mV,
     out=None)`` pushes a frame and returns ``clip((y + offset) / divisor, 0, 1)`` with ``y`` the conv
     output at the newest frame (cross-correlation, no padding). The history starts filled with the first
     frame; a NaN voltage repeats that neuron's previous value. ``reset()`` empties the history.
-``CnnMuscleMap.load(path, neurons=None, config=None)``
-    From a .npz with ``weight``, ``bias`` and optionally ``neurons`` (input names); shapes are checked
-    (against the config's ``cnn`` section when given) and a mismatch raises BodyError.
+``CnnMuscleMap.load(path, config, neurons=None)``
+    From a .npz with ``weight``, ``bias`` and optionally ``neurons`` (input names); ``offset``, ``divisor``
+    and the expected shapes come from the config's ``cnn`` section; a mismatch raises BodyError.
+``muscle_map(kind, config, metadata=None, motor_neurons=None, cnn_weights=None)``
+    The one place a map is built (muscle_node and the ROS-free loop): ``"sigmoid"`` from the database
+    ``metadata`` (``neuron_muscle``, ``inhibitory_neurons``; input order ``motor_neurons`` or the
+    metadata's), ``"cnn"`` from the ``cnn_weights`` .npz (input order ``motor_neurons`` or the file's).
 ``muscles_to_efforts(act, config, out=None) -> float64[n_joints]``
     ``torque = config.muscle_gain_Nm * config.muscle_joint @ act`` (dorsal minus ventral activation of the
     muscles spanning each joint), clipped to +-``config.effort_limit_Nm``; NaN activations count as 0.
@@ -33,13 +37,13 @@ import pathlib
 
 import numpy as np
 
+from braingo_core.body.description import finite_number, section_field
 from braingo_core.errors import BodyError
 
 log = logging.getLogger(__name__)
 
 N_MUSCLES = 96
-#: Muscle threshold of ``SigmoidMuscleMap`` when neither the caller nor the config sets one.
-V_TH_DEFAULT_mV = -30.0
+MAPS = ("sigmoid", "cnn")
 
 
 def _class_thresholds(neurons, by_class, default_mV, path):
@@ -59,7 +63,7 @@ def _sigmoid(x):
 class SigmoidMuscleMap:
     """Static map: sigmoid of each motor-neuron voltage through a normalised neuron->muscle table."""
 
-    def __init__(self, neurons, weights, v_th_mV=V_TH_DEFAULT_mV, scale_mV=5.0):
+    def __init__(self, neurons, weights, v_th_mV, scale_mV):
         self.neurons = tuple(str(n) for n in neurons)
         w = np.asarray(weights, dtype=np.float64)
         if w.shape != (len(self.neurons), N_MUSCLES):
@@ -79,7 +83,7 @@ class SigmoidMuscleMap:
         self._s = np.zeros(len(self.neurons))
 
     @classmethod
-    def from_table(cls, table, neurons, inhibitory=(), config=None, **kw):
+    def from_table(cls, table, neurons, config, inhibitory=(), v_th_mV=None):
         """Build from ``{"neurons": [...], "weights": [[96 floats], ...]}`` (database metadata)."""
         try:
             names = [str(n) for n in table["neurons"]]
@@ -97,15 +101,12 @@ class SigmoidMuscleMap:
         if missing := [n for n in neurons if n not in index]:
             log.info("neuron_muscle table has no row for %d input neurons (no muscle output): %s",
                      len(missing), ", ".join(missing[:10]))
-        if config is not None:
-            sigmoid = config.sections["sigmoid"]
-            by_class = None if "v_th_mV" in kw else sigmoid.get("class_v_th_mV")
-            for key in ("v_th_mV", "scale_mV"):
-                if key in sigmoid:
-                    kw.setdefault(key, float(sigmoid[key]))
-            if by_class:
-                kw["v_th_mV"] = _class_thresholds(neurons, by_class, kw.get("v_th_mV", V_TH_DEFAULT_mV), config.path)
-        return cls(neurons, w, **kw)
+        scale_mV = finite_number(config, "sigmoid.scale_mV", section_field(config, "sigmoid", "scale_mV"))
+        if v_th_mV is None:
+            default_mV = finite_number(config, "sigmoid.v_th_mV", section_field(config, "sigmoid", "v_th_mV"))
+            v_th_mV = _class_thresholds(neurons, config.sections["sigmoid"].get("class_v_th_mV") or {},
+                                        default_mV, config.path)
+        return cls(neurons, w, v_th_mV=v_th_mV, scale_mV=scale_mV)
 
     def activations(self, v_mV, out=None):
         """Muscle activations float64[96] (0..1) for soma voltages ``v_mV`` float[n_neurons] (neuron order)."""
@@ -125,7 +126,7 @@ class SigmoidMuscleMap:
 class CnnMuscleMap:
     """Conv1d over the recent motor-voltage history (BAAIWorm-style muscle model), numpy only."""
 
-    def __init__(self, weight, bias, neurons, offset=80.0, divisor=100.0):
+    def __init__(self, weight, bias, neurons, offset, divisor):
         w = np.asarray(weight, dtype=np.float64)
         b = np.asarray(bias, dtype=np.float64)
         self.neurons = tuple(str(n) for n in neurons)
@@ -151,10 +152,11 @@ class CnnMuscleMap:
         self._filled = False
 
     @classmethod
-    def load(cls, path, neurons=None, config=None):
+    def load(cls, path, config, neurons=None):
         """Load ``weight`` [96, n_in, kernel], ``bias`` [96] and optional ``neurons`` from a .npz.
 
-        ``neurons`` (input order) overrides the file's list; one of the two is required.
+        ``neurons`` (input order) overrides the file's list; one of the two is required. ``offset``,
+        ``divisor`` and the expected ``in_channels``/``kernel`` are the config's ``cnn`` section.
         """
         path = pathlib.Path(path)
         try:
@@ -169,14 +171,15 @@ class CnnMuscleMap:
             if "neurons" not in arrays:
                 raise BodyError(f"{path}: no 'neurons' array and no neuron list given")
             neurons = [str(n) for n in arrays["neurons"]]
-        section = config.sections["cnn"] if config is not None else {}
+        section = config.sections["cnn"]
         w = arrays["weight"]
         for axis, key in ((1, "in_channels"), (2, "kernel")):
             if key in section and (w.ndim != 3 or w.shape[axis] != int(section[key])):
                 raise BodyError(f"{path}: weight shape {w.shape}, {config.path} cnn.{key} = {section[key]}")
+        post = {key: finite_number(config, f"cnn.{key}", section_field(config, "cnn", key))
+                for key in ("offset", "divisor")}
         try:
-            return cls(w, arrays["bias"], neurons, offset=float(section.get("offset", 80.0)),
-                       divisor=float(section.get("divisor", 100.0)))
+            return cls(w, arrays["bias"], neurons, **post)
         except BodyError as exc:
             raise BodyError(f"{path}: {exc}") from exc
 
@@ -209,6 +212,37 @@ class CnnMuscleMap:
         out /= self.divisor
         np.nan_to_num(out, copy=False, nan=0.0)
         return np.clip(out, 0.0, 1.0, out=out)
+
+
+def muscle_map(kind, config, metadata=None, motor_neurons=None, cnn_weights=None):
+    """The muscle map ``kind`` (:data:`MAPS`) for ``config``; see the module docstring.
+
+    Parameters
+    ----------
+    kind : {"sigmoid", "cnn"}
+    config : BodyConfig
+    metadata : dict, optional
+        The .braindb metadata (``neuron_muscle``, ``motor_neurons``, ``inhibitory_neurons``); sigmoid only.
+    motor_neurons : sequence of str, optional
+        Input order; default the metadata's ``motor_neurons`` (sigmoid) or the .npz's list (cnn).
+    cnn_weights : str or Path, optional
+        The cnn map's .npz.
+
+    Raises
+    ------
+    BodyError
+        Unknown ``kind``, a database without a neuron->muscle table, bad weights.
+    """
+    motor_neurons = list(motor_neurons) if motor_neurons else None
+    if kind == "cnn":
+        return CnnMuscleMap.load(cnn_weights, config, neurons=motor_neurons)
+    if kind != "sigmoid":
+        raise BodyError(f"muscle map: {kind!r} is not one of {list(MAPS)}")
+    metadata = metadata or {}
+    if "neuron_muscle" not in metadata:
+        raise BodyError("muscle map sigmoid: the database has no neuron_muscle table in its metadata")
+    return SigmoidMuscleMap.from_table(metadata["neuron_muscle"], motor_neurons or list(metadata["motor_neurons"]),
+                                       config, inhibitory=metadata.get("inhibitory_neurons", ()))
 
 
 def muscles_to_efforts(act, config, out=None):

@@ -25,12 +25,12 @@ import hashlib
 import json
 import logging
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from braingo_core import share
 from braingo_core.errors import LoaderError
 from braingo_core.loaders.xlsx import read_label_matrix, read_sheet_rows
 from braingo_core.sim.celegans.params import load_cell_json
@@ -55,15 +55,15 @@ HEAD_Y_UM, TAIL_Y_UM = -200.0, 330.0
 
 
 def bundled_data_dir():
-    """Directory of the bundled dataset: $BRAINGO_CELEGANS_DIR, the source tree, or the installed share/."""
+    """Directory of the bundled dataset: $BRAINGO_CELEGANS_DIR, else ``data/celegans`` of the package's share
+    directories (source checkout, ament index, sys.prefix: :mod:`braingo_core.share`)."""
     env = os.environ.get("BRAINGO_CELEGANS_DIR")
-    candidates = [Path(env)] if env else []
-    candidates += [Path(__file__).resolve().parents[2] / "data" / "celegans",
-                   Path(sys.prefix) / "share" / "braingo_ros" / "data" / "celegans"]
+    candidates = [Path(env)] if env else [Path(d) / "data" / "celegans" for d in share.candidates()]
     for c in candidates:
         if (c / "network" / "config.json").is_file():
             return c
-    raise LoaderError(f"bundled C. elegans data not found (looked in {[str(c) for c in candidates]})")
+    raise LoaderError(f"bundled C. elegans data not found (looked in {[str(c) for c in candidates]}; "
+                      f"AMENT_PREFIX_PATH={os.environ.get('AMENT_PREFIX_PATH', '')!r})")
 
 
 @dataclass
