@@ -163,3 +163,12 @@ def test_gait_metrics_curvature_and_motor_range(tmp_path):
     assert gait_metrics(swim)["bending_fraction"] == 0.0
     path = plot_curvature_kymographs({"agar": trace, "water": swim}, tmp_path / "kappa.png", start_s=1.0)
     assert path.stat().st_size > 1000
+
+
+def test_wavelength_ignores_joints_that_do_not_move():
+    """Head joints held still (amplitude 1e-4 with a random phase) do not bend the phase line."""
+    t, theta = wave(1.0, 0.8)
+    rng = np.random.default_rng(1)
+    theta[:, :3] = 1e-4 * np.sin(2 * np.pi * t[:, None] + rng.uniform(0, 2 * np.pi, 3))
+    assert wavelength_L(theta, 1.0, DT, X_L) == pytest.approx(0.8, rel=0.03)
+    assert wavelength_L(np.zeros_like(theta), 1.0, DT, X_L) is None

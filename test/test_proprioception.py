@@ -89,6 +89,20 @@ def test_rectify_and_nan(tmp_path):
     assert np.isfinite(nan_out).all() and not nan_out.any()
 
 
+def test_saturation_bounds_the_receptor_current(tmp_path):
+    def currents(saturation_pA, bend_rad):
+        cfg = edited_config(tmp_path, lambda d: d["proprioception"].update(
+            adaptation_tau_s=0.0, coupling_tau_s=0.0, saturation_pA=saturation_pA))
+        return Proprioception(cfg).currents(BodyState(np.full(cfg.n_joints, bend_rad)), dt_s=0.01)
+
+    linear, saturated = currents(0.0, 0.3), currents(20.0, 0.3)
+    np.testing.assert_allclose(saturated, 20.0 * np.tanh(linear / 20.0))
+    assert np.abs(linear).max() > 60.0 and np.abs(saturated).max() < 20.0
+    np.testing.assert_allclose(currents(20.0, 1e-4), currents(0.0, 1e-4), rtol=1e-4)   # linear for small bends
+    with pytest.raises(BodyError, match="saturation_pA"):
+        currents(-1.0, 0.3)
+
+
 def test_neuron_order_and_shapes(config):
     pm = ProprioceptionMap(config, neurons=["VB02", "AVBL", "DB02"])
     theta = np.full(config.n_joints, 0.2)

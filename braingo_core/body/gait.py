@@ -22,7 +22,8 @@ API
     Lag of the joint at 3/4 of the body behind the joint at 1/4: the sum of the ``xcorr_lag_s`` of each
     pair of neighbouring joints between them, each searched within half a period.
 ``wavelength_L(joint_rad, frequency_Hz, dt_s, joint_pos_L)``
-    From the slope of the unwrapped phase (at the wave frequency) along the body; signed as the lag.
+    From the slope of the unwrapped phase (at the wave frequency) along the body, each joint weighted by its
+    amplitude at that frequency; signed as the lag.
 ``dorsoventral_alternation(joint_rad, min_amplitude_rad=0.02)``
     Mean over joints of min(dorsal, ventral excursion) / max(...) (95th / 5th percentiles): 1 for bends that
     swing equally to both sides, 0 for bends held on one side or no bending.
@@ -188,7 +189,8 @@ def wavelength_L(joint_rad, frequency_Hz, dt_s, joint_pos_L):
     """Wavelength in body lengths from the phase gradient along the body at ``frequency_Hz``.
 
     Positive for a head-to-tail wave (phase falls towards the tail), negative for tail-to-head, inf for
-    a standing wave, None without a frequency.
+    a standing wave, None without a frequency or without motion. The phase line is fitted with each joint
+    weighted by its amplitude at ``frequency_Hz`` (joints that barely move carry noise, not phase).
     """
     if not frequency_Hz:
         return None
@@ -197,7 +199,10 @@ def wavelength_L(joint_rad, frequency_Hz, dt_s, joint_pos_L):
     t = np.arange(len(x)) * dt_s
     phasor = np.exp(-2j * np.pi * frequency_Hz * t) @ x
     phase = np.unwrap(np.angle(phasor))
-    slope = np.polyfit(np.asarray(joint_pos_L, dtype=np.float64), phase, 1)[0]   # rad per body length
+    weight = np.abs(phasor)      # a joint that barely moves at this frequency has no phase to speak of
+    if not weight.any():
+        return None
+    slope = np.polyfit(np.asarray(joint_pos_L, dtype=np.float64), phase, 1, w=weight)[0]   # rad per body length
     return float(-2 * np.pi / slope) if slope != 0 else float("inf")
 
 
