@@ -34,8 +34,10 @@ def edited_config(tmp_path, edit):
 
 
 def static_config(tmp_path):
-    """The package config with the receptor filters off (currents follow the angles at once)."""
-    return edited_config(tmp_path, lambda d: d["proprioception"].update(adaptation_tau_s=0.0, coupling_tau_s=0.0))
+    """The package config with the receptor filters and saturation off (currents follow the angles at once,
+    linearly)."""
+    linear = {"adaptation_tau_s": 0.0, "coupling_tau_s": 0.0, "saturation_pA": 0.0}
+    return edited_config(tmp_path, lambda d: d["proprioception"].update(linear))
 
 
 def test_uniform_bend_excites_own_side(tmp_path):
@@ -62,7 +64,8 @@ def test_local_bend_reaches_only_neurons_sensing_it(tmp_path):
     assert current["DA01"] == 0  # A-class gains are 0 in the package config
 
 
-def test_receptor_adapts_and_coupling_lags(config):
+def test_receptor_adapts_and_coupling_lags(tmp_path):
+    config = edited_config(tmp_path, lambda d: d["proprioception"].update(saturation_pA=0.0))   # the linear filters
     pm = ProprioceptionMap(config)
     section = config.sections["proprioception"]
     g, gc = section["gain_pA_per_rad"], section["coupling_gain_pA_per_rad"]
