@@ -3,7 +3,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from braingo_core.body.gait import wave_frequency_Hz
+from braingo_core.body.gait import shape_metrics
 from braingo_ros import topics
 from braingo_ros.recording import read_topics
 
@@ -56,7 +56,7 @@ def load_run(mcap_path):
     )
 
 
-def summarize(run, body_length_m, wall_s, dropped_periods, latency_ms=None):
+def summarize(run, body_length_m, wall_s, dropped_periods, latency_ms=None, medium=None):
     """Run summary (JSON-serialisable dict).
 
     Parameters
@@ -70,6 +70,11 @@ def summarize(run, body_length_m, wall_s, dropped_periods, latency_ms=None):
         Control periods the body advanced without a fresh command.
     latency_ms : float64[j], optional
         Joint-state publication -> matching effort command, per period (ms).
+    medium : str, optional
+        The drag preset the body moved through (body_sim_node's statistics).
+
+    The gait figures (``wave_frequency_Hz``, ``wavelength_L``, ``curvature_amplitude_L``, ``bending_fraction``,
+    ``motor_v_min_mV`` / ``motor_v_max_mV``) are those of :func:`braingo_core.body.gait.shape_metrics`.
     """
     sim_s = float(run.joint_t_s[-1] - run.joint_t_s[0]) if len(run.joint_t_s) > 1 else 0.0
     displacement_m = float(np.linalg.norm(run.head_xy_m[-1] - run.head_xy_m[0])) if len(run.head_xy_m) else 0.0
@@ -84,12 +89,18 @@ def summarize(run, body_length_m, wall_s, dropped_periods, latency_ms=None):
         "head_displacement_m": displacement_m,
         "distance_body_lengths": displacement_m / body_length_m,
         "head_path_body_lengths": path_m / body_length_m,
-        "wave_frequency_Hz": (wave_frequency_Hz(run.joint_t_s, run.joint_position_rad)
-                              if len(run.joint_t_s) >= 2 and run.joint_position_rad.size else None),
+        "medium": medium,
         "max_abs_joint_angle_rad": float(np.abs(run.joint_position_rad).max()) if run.joint_position_rad.size else 0.0,
         "messages": {"joint_states": len(run.joint_t_s), "odom": len(run.odom_t_s), "motor_voltages": len(run.motor_mV),
                      "muscle_activation": len(run.activation), "effort_commands": len(run.effort_Nm)},
     }
+    shape = (shape_metrics(run.joint_t_s, run.joint_position_rad, run.motor_mV)
+             if len(run.joint_t_s) >= 2 and run.joint_position_rad.size else {})
+    summary.update({
+        "wave_frequency_Hz": shape.get("wave_hz"), "wavelength_L": shape.get("wavelength_L"),
+        "curvature_amplitude_L": shape.get("curvature_amplitude_L"), "bending_fraction": shape.get("bending_fraction"),
+        "motor_v_min_mV": shape.get("v_min_mV"), "motor_v_max_mV": shape.get("v_max_mV"),
+    })
     if latency_ms is not None and len(latency_ms):
         summary["latency_ms_median"] = float(np.median(latency_ms))
         summary["latency_ms_p99"] = float(np.percentile(latency_ms, 99))

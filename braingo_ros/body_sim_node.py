@@ -10,7 +10,7 @@ Subscribes
     /caterpillar_effort_controller/commands (std_msgs/Float64MultiArray): joint efforts (N m), joint order
     of config/caterpillar.yaml; wrong length or non-finite values are logged and dropped.
 Parameters (see ``PARAMS``)
-    body_config, lock_step, command_timeout_s, first_command_timeout_s, duration_s, stats_path, min_subscribers,
+    body_config, medium, lock_step, command_timeout_s, first_command_timeout_s, duration_s, stats_path, min_subscribers,
     connect_settle_s.
 
 Stepping: with ``lock_step`` the body publishes the state of period k and advances to k+1 when the
@@ -35,6 +35,8 @@ from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64MultiArray
 
+from braingo_core.body.description import load_config
+from braingo_core.body.media import with_medium
 from braingo_core.body.physics import CaterpillarBody
 from braingo_core.storage.atomic import atomic_open
 from braingo_ros import params, topics
@@ -43,6 +45,8 @@ from braingo_ros.spinning import run_node
 
 PARAMS = {
     "body_config": Spec("", "caterpillar.yaml path; empty = the package's", read_only=True),
+    "medium": Spec("", "drag preset of the body config's media section (agar, water, ...); empty = its "
+                   "physics.medium", read_only=True),
     "lock_step": Spec(False, "advance one control period per effort command (reproducible)", read_only=True),
     "command_timeout_s": Spec(0.5, "lock-step: wall-clock wait for a command before a dropped period (s)"),
     "first_command_timeout_s": Spec(120.0, "lock-step: wait for the first command (brain start-up, JIT) (s)"),
@@ -68,7 +72,8 @@ class BodySimNode(Node):
         super().__init__("body_sim_node", **kwargs)
         params.declare(self, PARAMS)
         p = params.values(self, PARAMS)
-        self.body = CaterpillarBody(p["body_config"] or None)
+        config = load_config(p["body_config"] or None)
+        self.body = CaterpillarBody(with_medium(config, p["medium"]) if p["medium"] else config)
         self._lock_step = p["lock_step"]
         self._timeout_s = p["command_timeout_s"]
         self._first_timeout_s = p["first_command_timeout_s"]
@@ -93,7 +98,7 @@ class BodySimNode(Node):
         steady = RclClock(clock_type=ClockType.STEADY_TIME)
         self.create_timer(0.01 if self._lock_step else period, self._on_timer, clock=steady)
         self.get_logger().info(
-            f"{self.body.n_joints} joints, control period {period * 1e3:.0f} ms "
+            f"{self.body.n_joints} joints in {self.body.config.medium}, control period {period * 1e3:.0f} ms "
             f"({'lock-step' if self._lock_step else 'free-running'})")
 
     def _validate(self, changed):
@@ -197,7 +202,8 @@ class BodySimNode(Node):
             "periods": self.periods, "dropped_periods": self.dropped_periods, "commands": self.commands,
             "control_period_s": self.body.control_period_s, "sim_s": self.body.time_s,
             "wall_s": time.perf_counter() - self._wall_start if self._wall_start is not None else 0.0,
-            "body_length_m": self.body.body_length_m, "joint_names": list(self.body.joint_names),
+            "body_length_m": self.body.body_length_m, "medium": self.body.config.medium,
+            "joint_names": list(self.body.joint_names),
             "muscle_names": list(self.body.config.muscle_names), "latency_ms": self.latency_ms,
         }
 

@@ -255,7 +255,7 @@ def run(args):
         return stats
     run_series = load_run(os.path.join(run_dir, "recording.mcap"))
     summary = summarize(run_series, stats["body_length_m"], stats["wall_s"], stats["dropped_periods"],
-                        stats.get("latency_ms"))
+                        stats.get("latency_ms"), stats.get("medium"))
     if args.switch_at is not None:
         summary["switch"] = {"at_s": args.switch_at, "tonic_stimulus": list(args.switch_tonic),
                              "accepted_at_s": progress.switched_at_s}

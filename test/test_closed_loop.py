@@ -115,3 +115,11 @@ def test_weight_scales_reach_the_simulation(loco):
     coupled.reset()
     rest = coupled.run(0.2)
     assert (driven.motor_mV[-1, b] - rest.motor_mV[-1, b]).mean() > 5.0  # the scaled gap junctions carry it
+
+
+def test_medium_is_chosen_by_name(loop):
+    water = ClosedLoop(medium="water")
+    assert loop.config.medium == "agar" and water.config.medium == "water"
+    assert water.body.config.drag_c_n == water.config.media["water"].c_n < loop.body.config.drag_c_n
+    with pytest.raises(BodyError, match="unknown medium 'honey'; valid media: agar, viscous_1000mPas"):
+        ClosedLoop(medium="honey")

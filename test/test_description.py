@@ -98,7 +98,8 @@ def test_muscle_joint_matrix(config):
     (lambda d: d["muscles"]["joint_rows"].pop("joint_11"), "one entry per joint"),
     (lambda d: d["muscles"]["names"].pop(), "96 distinct"),
     (lambda d: d["muscles"]["joint_rows"]["joint_01"].update(rows=[1, 2, 3, 30]), "bad row"),
-    (lambda d: d["physics"].update(drag_c_n=float("nan")), "finite number"),
+    (lambda d: d["media"]["presets"]["agar"].update(c_n=float("nan")), "finite number"),
+    (lambda d: d["physics"].update(medium="honey"), "valid media: agar, viscous_1000mPas"),
     (lambda d: d["physics"].update(integrator="rk4"), "integrator"),
 ])
 def test_bad_config(tmp_path, edit, match):

@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 
 from braingo_core.body.closed_loop import LoopTrace
-from braingo_core.body.gait import (axial_speed_L_per_s, dorsoventral_alternation, gait_metrics, plot_gait,
+from braingo_core.body.gait import (axial_speed_L_per_s, bending_fraction, curvature_amplitude_L, curvature_L,
+                                    dorsoventral_alternation, gait_metrics, plot_curvature_kymographs, plot_gait,
                                     reversal_time_s, wave_frequency_Hz, wave_lag_s, wavelength_L, xcorr_lag_s)
 
 DT = 0.01
@@ -124,3 +125,50 @@ def test_gait_metrics_and_plot_on_a_trace(tmp_path):
     assert m["duration_s"] == pytest.approx(10.0)
     path = plot_gait(trace, tmp_path / "k.png", start_s=2.0, title="synthetic")
     assert path.stat().st_size > 1000
+
+
+def test_curvature_of_a_circular_arc():
+    """A chain of 12 segments with every joint at 2 pi / 12 closes into a circle: kappa L = 2 pi."""
+    theta = np.full((5, N_JOINTS), 2 * np.pi / (N_JOINTS + 1))
+    np.testing.assert_allclose(curvature_L(theta), 2 * np.pi)
+    np.testing.assert_allclose(curvature_amplitude_L(-theta), 2 * np.pi)
+    with pytest.raises(ValueError, match="shape"):
+        curvature_L(np.zeros(5))
+
+
+def test_curvature_amplitude_and_bending_fraction_along_a_decaying_wave():
+    t, theta = wave(0.5, 0.7, amp=0.5)
+    envelope = np.linspace(1.0, 0.2, N_JOINTS)      # bends fade towards the tail
+    amplitude = curvature_amplitude_L(theta * envelope)
+    expected = 12 * 0.5 * envelope * np.sin(0.45 * np.pi)   # 95th percentile of |sin| = sin(0.45 pi)
+    np.testing.assert_allclose(amplitude, expected, rtol=0.01)
+    assert bending_fraction(amplitude) == pytest.approx(np.mean(expected >= 4.0))
+    assert 0.0 < bending_fraction(amplitude) < 1.0
+    assert bending_fraction(amplitude, threshold_L=0.1) == 1.0
+    assert bending_fraction(np.zeros(N_JOINTS)) == 0.0
+
+
+def test_gait_metrics_curvature_and_motor_range(tmp_path):
+    t, theta = wave(0.4, 0.6, amp=0.45, duration=8.0)
+    t = t + DT
+    head, com = straight_crawl(t, 0.06)
+    motor = np.stack([-60 + 10 * np.sin(t), -40 + 5 * np.cos(t), np.full(len(t), -50.0)], axis=1)
+    motor[0] = [-90.0, 5.0, 0.0]   # before start_s: left out
+    trace = LoopTrace(t, theta, head, com, motor, ("A", "B", "C"), tuple(f"joint_{k:02d}" for k in range(1, 12)), 0.6)
+    m = gait_metrics(trace, start_s=1.0)
+    assert m["curvature_amplitude_L"] == pytest.approx(12 * 0.45 * np.sin(0.45 * np.pi), rel=0.02)
+    assert m["bending_fraction"] == 1.0 and len(m["curvature_profile_L"]) == N_JOINTS
+    assert -70.0 <= m["v_min_mV"] < -69.0 and -36.0 < m["v_max_mV"] <= -35.0
+    swim = LoopTrace(t, 0.2 * theta, head, com, motor, ("A", "B", "C"), trace.joint_names, 0.6)
+    assert gait_metrics(swim)["bending_fraction"] == 0.0
+    path = plot_curvature_kymographs({"agar": trace, "water": swim}, tmp_path / "kappa.png", start_s=1.0)
+    assert path.stat().st_size > 1000
+
+
+def test_wavelength_ignores_joints_that_do_not_move():
+    """Head joints held still (amplitude 1e-4 with a random phase) do not bend the phase line."""
+    t, theta = wave(1.0, 0.8)
+    rng = np.random.default_rng(1)
+    theta[:, :3] = 1e-4 * np.sin(2 * np.pi * t[:, None] + rng.uniform(0, 2 * np.pi, 3))
+    assert wavelength_L(theta, 1.0, DT, X_L) == pytest.approx(0.8, rel=0.03)
+    assert wavelength_L(np.zeros_like(theta), 1.0, DT, X_L) is None

@@ -133,3 +133,34 @@ def test_mujoco_imports_other_segment_counts(segments):
     model = mujoco.MjSpec.from_string(render_urdf(segments)).compile()
     assert (model.ngeom, model.njnt) == (segments, segments - 1)
     np.testing.assert_allclose(model.jnt_actfrcrange[:, 1], load_config().effort_limit_Nm)
+
+
+def test_media_presets_and_load_order(config):
+    from braingo_core.body.media import media_by_load, with_medium
+    order = media_by_load(config)
+    assert order[0] == "water" and order[-1] == "agar" and len(order) >= 5
+    assert config.medium == "agar" and (config.drag_c_t, config.drag_c_n) == (2.5, 100.0)
+    agar, water = config.media["agar"], config.media["water"]
+    assert agar.c_n / agar.c_t == pytest.approx(40.0) and 1.2 < water.c_n / water.c_t < 2.0
+    loads = [config.media[k].c_n for k in order]
+    assert loads == sorted(loads) and len(set(loads)) == len(loads)
+    swum = with_medium(config, "water")
+    assert (swum.medium, swum.drag_c_t, swum.drag_c_n) == ("water", water.c_t, water.c_n)
+    assert CaterpillarBody(swum)._c_n == pytest.approx(water.c_n * CaterpillarBody(swum).segment_length_m)
+    with pytest.raises(BodyError, match="unknown medium 'honey'; valid media: agar, viscous_1000mPas"):
+        with_medium(config, "honey")
+
+
+def test_medium_sets_the_resistance_to_sideways_motion(config):
+    """A body sliding sideways at 0.1 m/s coasts in water (drag time mass / (c_n L) ~ 300 s) and stops within
+    0.1 s on agar (~ 0.01 s)."""
+    from braingo_core.body.media import with_medium
+    left = {}
+    for name in ("water", "agar"):
+        body = CaterpillarBody(with_medium(config, name))
+        dof = body.model.joint("root_y").dofadr[0]
+        body.data.qvel[dof] = 0.1
+        for _ in range(10):
+            body.step_period()
+        left[name] = body.data.qvel[dof] / 0.1
+    assert left["water"] > 0.99 and abs(left["agar"]) < 0.01

@@ -34,8 +34,10 @@ def edited_config(tmp_path, edit):
 
 
 def static_config(tmp_path):
-    """The package config with the receptor filters off (currents follow the angles at once)."""
-    return edited_config(tmp_path, lambda d: d["proprioception"].update(adaptation_tau_s=0.0, coupling_tau_s=0.0))
+    """The package config with the receptor filters and saturation off (currents follow the angles at once,
+    linearly)."""
+    linear = {"adaptation_tau_s": 0.0, "coupling_tau_s": 0.0, "saturation_pA": 0.0}
+    return edited_config(tmp_path, lambda d: d["proprioception"].update(linear))
 
 
 def test_uniform_bend_excites_own_side(tmp_path):
@@ -62,7 +64,8 @@ def test_local_bend_reaches_only_neurons_sensing_it(tmp_path):
     assert current["DA01"] == 0  # A-class gains are 0 in the package config
 
 
-def test_receptor_adapts_and_coupling_lags(config):
+def test_receptor_adapts_and_coupling_lags(tmp_path):
+    config = edited_config(tmp_path, lambda d: d["proprioception"].update(saturation_pA=0.0))   # the linear filters
     pm = ProprioceptionMap(config)
     section = config.sections["proprioception"]
     g, gc = section["gain_pA_per_rad"], section["coupling_gain_pA_per_rad"]
@@ -87,6 +90,20 @@ def test_rectify_and_nan(tmp_path):
     assert (out >= 0).all() and out.max() > 0  # ventral neurons only
     nan_out = ProprioceptionMap(cfg).currents(np.full(cfg.n_joints, np.nan), contact_N=np.full(12, np.nan))
     assert np.isfinite(nan_out).all() and not nan_out.any()
+
+
+def test_saturation_bounds_the_receptor_current(tmp_path):
+    def currents(saturation_pA, bend_rad):
+        cfg = edited_config(tmp_path, lambda d: d["proprioception"].update(
+            adaptation_tau_s=0.0, coupling_tau_s=0.0, saturation_pA=saturation_pA))
+        return Proprioception(cfg).currents(BodyState(np.full(cfg.n_joints, bend_rad)), dt_s=0.01)
+
+    linear, saturated = currents(0.0, 0.3), currents(20.0, 0.3)
+    np.testing.assert_allclose(saturated, 20.0 * np.tanh(linear / 20.0))
+    assert np.abs(linear).max() > 60.0 and np.abs(saturated).max() < 20.0
+    np.testing.assert_allclose(currents(20.0, 1e-4), currents(0.0, 1e-4), rtol=1e-4)   # linear for small bends
+    with pytest.raises(BodyError, match="saturation_pA"):
+        currents(-1.0, 0.3)
 
 
 def test_neuron_order_and_shapes(config):

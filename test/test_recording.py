@@ -7,7 +7,7 @@ from rclpy.node import Node
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64MultiArray
 
-from braingo_core.body.gait import wave_frequency_Hz
+from braingo_core.body.gait import shape_metrics, wave_frequency_Hz
 from braingo_ros.analysis import RunSeries, summarize
 from braingo_ros.recording import LOOP_TOPICS, TopicRecorder, message_definition, read_topics
 from ros_helpers import executor_for, ros_context, spin_until
@@ -64,8 +64,13 @@ def test_summary_uses_the_gait_wave_frequency():
     run = RunSeries(joint_names=[f"j{k}" for k in range(5)], joint_t_s=t_s, joint_position_rad=joints,
                     odom_t_s=t_s, head_xy_m=head_xy_m, motor_mV=np.zeros((400, 3)), activation=np.zeros((400, 96)),
                     effort_Nm=np.zeros((400, 5)))
-    summary = summarize(run, body_length_m=0.5, wall_s=2.0, dropped_periods=0, latency_ms=[1.0, 2.0, 3.0])
+    summary = summarize(run, body_length_m=0.5, wall_s=2.0, dropped_periods=0, latency_ms=[1.0, 2.0, 3.0],
+                        medium="agar")
     assert summary["wave_frequency_Hz"] == wave_frequency_Hz(t_s, joints)
+    shape = shape_metrics(t_s, joints, run.motor_mV)
+    assert summary["medium"] == "agar" and summary["wavelength_L"] == shape["wavelength_L"]
+    assert summary["curvature_amplitude_L"] == pytest.approx(6 * 0.3 * np.sin(0.45 * np.pi), rel=0.02)
+    assert summary["bending_fraction"] == shape["bending_fraction"] and summary["motor_v_max_mV"] == 0.0
     assert summary["wave_frequency_Hz"] == pytest.approx(1.3, abs=0.02)   # parabolic refinement between FFT bins
     assert summary["distance_body_lengths"] == pytest.approx(0.01 * t_s[-1] / 0.5)
     assert summary["latency_ms_median"] == 2.0

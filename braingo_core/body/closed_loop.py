@@ -15,8 +15,9 @@ No oscillator or wave generator takes part: any wave comes from the network and 
 API
 ---
 ``ClosedLoop(database=None, body_config=None, model="graded", seed=0, tonic=(), lesion=(),
-synapse_weight_scale=None, gap_weight_scale=None)``
+synapse_weight_scale=None, gap_weight_scale=None, medium=None)``
     ``database``: .braindb path (default the bundled worm); ``body_config``: BodyConfig, YAML path or None;
+    ``medium``: a preset of the config's ``media`` section (default its ``physics.medium``, agar);
     ``tonic``: ``["AVBL:100", ...]`` items; ``lesion``: neuron names silenced; the weight scales go to the
     Simulation config (default: the config's ``locomotion`` section).
     ``set_tonic(items)``, ``set_lesion(names)``: change the drive / lesions between calls (the runtime switch).
@@ -35,6 +36,7 @@ import numpy as np
 from braingo_core.body.command_gate import CommandGate, gate_from_config
 from braingo_core.body.control_step import ControlStep, database_path
 from braingo_core.body.description import BodyConfig, load_config
+from braingo_core.body.media import with_medium
 from braingo_core.body.muscles import muscle_map, muscles_to_efforts
 from braingo_core.body.physics import CaterpillarBody
 from braingo_core.body.senses import BodyState, SensoryInput
@@ -92,8 +94,10 @@ class ClosedLoop:
     """Brain + muscles + body + senses without ROS (see the module docstring)."""
 
     def __init__(self, database=None, body_config=None, model="graded", seed=0, tonic=(), lesion=(),
-                 synapse_weight_scale=None, gap_weight_scale=None):
+                 synapse_weight_scale=None, gap_weight_scale=None, medium=None):
         self.config = body_config if isinstance(body_config, BodyConfig) else load_config(body_config)
+        if medium is not None:
+            self.config = with_medium(self.config, medium)
         cfg = self.config
         loco = locomotion_settings(cfg)
         scales = {"synapse_weight_scale": loco["synapse_weight_scale"] if synapse_weight_scale is None

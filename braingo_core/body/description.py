@@ -25,6 +25,7 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import yaml
 
+from braingo_core.body.media import medium_drag, parse_media
 from braingo_core.errors import BodyError
 from braingo_core.share import share_file
 
@@ -73,7 +74,12 @@ class BodyConfig:
         Interpolation of joint angles to muscle rows: ``row_angle = row_joint @ joint_angle``.
     timestep_s, control_period_s, integrator, joint_stiffness_Nm_per_rad, armature_kg_m2, limit_timeconst_s,
     drag_c_t, drag_c_n, clearance_m
-        Physics settings (drag coefficients in N s/m^2, per unit segment length).
+        Physics settings (drag coefficients in N s/m^2, per unit segment length, those of ``medium``).
+    medium : str
+        Name of the medium the body moves through (``physics.medium``; :func:`braingo_core.body.media.with_medium`
+        swaps it).
+    media : dict
+        Every preset of the ``media`` section, name -> :class:`braingo_core.body.media.Medium`.
     obstacles : tuple of dict
         Static boxes ``{"pos_m": [x, y], "half_size_m": [a, b]}`` placed in the world (touch input).
     sections : dict
@@ -100,6 +106,8 @@ class BodyConfig:
     drag_c_t: float
     drag_c_n: float
     clearance_m: float
+    medium: str
+    media: dict
     obstacles: tuple
     sections: dict
 
@@ -220,9 +228,12 @@ def load_config(path=None):
     if integrator not in ("euler", "implicit", "implicitfast"):
         raise BodyError(f"{ppath}: integrator must be euler, implicit or implicitfast, got '{integrator}'")
     values = {k: _get(physics, ppath, k, float) for k in (
-        "joint_stiffness_Nm_per_rad", "armature_kg_m2", "limit_timeconst_s", "drag_c_t", "drag_c_n", "clearance_m")}
+        "joint_stiffness_Nm_per_rad", "armature_kg_m2", "limit_timeconst_s", "clearance_m")}
     if min(values.values()) < 0:
-        raise BodyError(f"{ppath}: stiffness, drag and clearance must be >= 0, got {values}")
+        raise BodyError(f"{ppath}: stiffness, armature, limit time constant and clearance must be >= 0, got {values}")
+    media = parse_media(doc.get("media"), path)
+    medium = _get(physics, ppath, "medium", str)
+    drag = medium_drag(media, medium, ppath)
     obstacles = tuple(physics.get("obstacles") or ())
     for ob in obstacles:
         if (not isinstance(ob, dict) or len(ob.get("pos_m", ())) != 2 or len(ob.get("half_size_m", ())) != 2):
@@ -238,7 +249,8 @@ def load_config(path=None):
         effort_limit_Nm=limit, joint_limit_rad=joint_limit, muscle_names=names,
         muscle_gain_Nm=_get(muscles, f"{path}: muscles", "gain_Nm", float),
         muscle_joint=muscle_joint, row_joint=row_joint, timestep_s=timestep_s, control_period_s=period_s,
-        integrator=integrator, obstacles=obstacles, **values,
+        integrator=integrator, obstacles=obstacles, **values, drag_c_t=drag.c_t, drag_c_n=drag.c_n,
+        medium=medium, media=media,
         sections={k: doc.get(k) or {} for k in SECTIONS})
 
 

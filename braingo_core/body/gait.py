@@ -1,4 +1,5 @@
-"""Gait metrics of an undulating chain: speed along the body axis, wave frequency, lag, wavelength, alternation.
+"""Gait metrics of an undulating chain: speed along the body axis, wave frequency, lag, wavelength, alternation,
+body curvature and the motor-neuron voltage range.
 
 All functions take plain arrays sampled once per control period (a :class:`~braingo_core.body.closed_loop.
 LoopTrace` provides them). Conventions: joints are ordered head to tail, joint k sits at k/segments of the body
@@ -21,13 +22,27 @@ API
     Lag of the joint at 3/4 of the body behind the joint at 1/4: the sum of the ``xcorr_lag_s`` of each
     pair of neighbouring joints between them, each searched within half a period.
 ``wavelength_L(joint_rad, frequency_Hz, dt_s, joint_pos_L)``
-    From the slope of the unwrapped phase (at the wave frequency) along the body; signed as the lag.
+    From the slope of the unwrapped phase (at the wave frequency) along the body, each joint weighted by its
+    amplitude at that frequency; signed as the lag.
 ``dorsoventral_alternation(joint_rad, min_amplitude_rad=0.02)``
     Mean over joints of min(dorsal, ventral excursion) / max(...) (95th / 5th percentiles): 1 for bends that
     swing equally to both sides, 0 for bends held on one side or no bending.
+``curvature_L(joint_rad)``
+    Curvature x body length at each joint, float64[k, n_joints]: a chain of ``n_joints + 1`` segments of
+    length l bends by the joint angle theta over one segment, kappa = theta / l, so kappa L = (n_joints + 1) theta.
+``curvature_amplitude_L(joint_rad)``
+    Peak |kappa L| at each joint (95th percentile over time), float64[n_joints].
+``bending_fraction(amplitude_L, threshold_L=4.0)``
+    Fraction of the body length whose peak |kappa L| reaches ``threshold_L``: each joint stands for an equal
+    share 1 / n_joints of the body (the worm bends by kappa L ~ 5-8 on agar).
+``joint_positions_L(n_joints)``: float64[n_joints] joint k at k / (n_joints + 1) of the body from the head.
+``shape_metrics(t_s, joint_rad, motor_mV=None) -> dict``: frequency, lag, wavelength, alternation, curvature
+    amplitude, bending fraction and motor-neuron voltage range (what a recording without a trajectory gives).
 ``gait_metrics(trace, start_s=0.0) -> dict``: all of the above for the part of a LoopTrace after ``start_s``.
 ``plot_gait(trace, path, start_s=0.0, title="", zoom_s=2.0)``: kymograph of joint angles (whole record and
     its last ``zoom_s`` seconds) and head trajectory (PNG).
+``plot_curvature_kymographs(traces, path, start_s=0.0, window_s=4.0)``: kymographs of kappa L (time x body
+    position) of several runs side by side, e.g. ``{"agar": trace, "water": trace}`` (PNG).
 """
 import logging
 
@@ -174,7 +189,8 @@ def wavelength_L(joint_rad, frequency_Hz, dt_s, joint_pos_L):
     """Wavelength in body lengths from the phase gradient along the body at ``frequency_Hz``.
 
     Positive for a head-to-tail wave (phase falls towards the tail), negative for tail-to-head, inf for
-    a standing wave, None without a frequency.
+    a standing wave, None without a frequency or without motion. The phase line is fitted with each joint
+    weighted by its amplitude at ``frequency_Hz`` (joints that barely move carry noise, not phase).
     """
     if not frequency_Hz:
         return None
@@ -183,7 +199,10 @@ def wavelength_L(joint_rad, frequency_Hz, dt_s, joint_pos_L):
     t = np.arange(len(x)) * dt_s
     phasor = np.exp(-2j * np.pi * frequency_Hz * t) @ x
     phase = np.unwrap(np.angle(phasor))
-    slope = np.polyfit(np.asarray(joint_pos_L, dtype=np.float64), phase, 1)[0]   # rad per body length
+    weight = np.abs(phasor)      # a joint that barely moves at this frequency has no phase to speak of
+    if not weight.any():
+        return None
+    slope = np.polyfit(np.asarray(joint_pos_L, dtype=np.float64), phase, 1, w=weight)[0]   # rad per body length
     return float(-2 * np.pi / slope) if slope != 0 else float("inf")
 
 
@@ -201,28 +220,88 @@ def dorsoventral_alternation(joint_rad, min_amplitude_rad=0.02):
     return float(score.mean())
 
 
+def joint_positions_L(n_joints):
+    """Position of each joint along the body, fraction of body length from the head: k / (n_joints + 1)."""
+    return np.arange(1, n_joints + 1) / (n_joints + 1)
+
+
+def curvature_L(joint_rad):
+    """Curvature x body length at each joint (dimensionless, + dorsal): (n_joints + 1) x joint angle.
+
+    Parameters
+    ----------
+    joint_rad : float64[k, n_joints]
+        Joint angles (rad) of a chain of n_joints + 1 equal segments.
+    """
+    x = np.asarray(joint_rad, dtype=np.float64)
+    if x.ndim != 2 or x.shape[1] < 1:
+        raise ValueError(f"joint angles: expected shape (samples, joints), got {x.shape}")
+    return x * (x.shape[1] + 1)
+
+
+def curvature_amplitude_L(joint_rad):
+    """Peak |curvature x body length| at each joint: the 95th percentile over time, float64[n_joints]."""
+    return np.percentile(np.abs(curvature_L(joint_rad)), 95, axis=0)
+
+
+def bending_fraction(amplitude_L, threshold_L=4.0):
+    """Fraction of the body length whose peak |kappa L| (``amplitude_L``, one value per joint, each standing for
+    1 / n_joints of the body) is at least ``threshold_L``."""
+    a = np.asarray(amplitude_L, dtype=np.float64)
+    return float(np.mean(a >= threshold_L)) if a.size else 0.0
+
+
+def shape_metrics(t_s, joint_rad, motor_mV=None):
+    """The body's wave and the motor neurons' range from joint angles alone (no trajectory needed).
+
+    Parameters
+    ----------
+    t_s : float64[k]
+    joint_rad : float64[k, n_joints]
+    motor_mV : float64[k', n_motor], optional
+        Motor-neuron soma voltages over the same stretch.
+
+    Returns
+    -------
+    dict
+        ``wave_hz`` (None without a wave), ``lag_s``, ``wavelength_L``, ``alternation``, ``amplitude_rad`` (mean
+        over joints of the angle's standard deviation), ``curvature_amplitude_L`` (mean over joints of the peak
+        |kappa L|), ``curvature_profile_L`` (peak |kappa L| per joint, head first), ``bending_fraction`` (of the
+        body with peak |kappa L| >= 4), ``v_min_mV`` / ``v_max_mV`` (extremes of every motor neuron's soma
+        voltage; None without voltages).
+    """
+    x = np.asarray(joint_rad, dtype=np.float64)
+    f = wave_frequency_Hz(t_s, x)
+    profile = curvature_amplitude_L(x)
+    motor = np.asarray(motor_mV if motor_mV is not None else (), dtype=np.float64)
+    return {
+        "wave_hz": f,
+        "lag_s": wave_lag_s(t_s, x, f),
+        "wavelength_L": wavelength_L(x, f, _dt(t_s), joint_positions_L(x.shape[1])),
+        "alternation": dorsoventral_alternation(x),
+        "amplitude_rad": float(x.std(axis=0).mean()),
+        "curvature_amplitude_L": float(profile.mean()),
+        "curvature_profile_L": [round(float(v), 3) for v in profile],
+        "bending_fraction": bending_fraction(profile),
+        "v_min_mV": float(motor.min()) if motor.size else None,
+        "v_max_mV": float(motor.max()) if motor.size else None,
+    }
+
+
 def gait_metrics(trace, start_s=0.0):
     """Metrics of a LoopTrace after ``start_s`` (s of its own time axis).
 
     Returns
     -------
     dict
-        ``speed_L_per_s``, ``wave_hz`` (None without a wave), ``lag_s``, ``wavelength_L``, ``alternation``,
-        ``amplitude_rad`` (mean over joints of the angle's standard deviation), ``duration_s``.
+        ``speed_L_per_s``, ``duration_s`` and every key of :func:`shape_metrics`.
     """
     keep = trace.t_s >= trace.t_s[0] + start_s - 1e-9
-    t, x = trace.t_s[keep], trace.joint_rad[keep]
-    dt = _dt(t)
-    f = wave_frequency_Hz(t, x)
-    n = x.shape[1]
+    t = trace.t_s[keep]
     return {
         "speed_L_per_s": axial_speed_L_per_s(t, trace.head_xy_m[keep], trace.com_xy_m[keep], trace.body_length_m),
-        "wave_hz": f,
-        "lag_s": wave_lag_s(t, x, f),
-        "wavelength_L": wavelength_L(x, f, dt, np.arange(1, n + 1) / (n + 1)),
-        "alternation": dorsoventral_alternation(x),
-        "amplitude_rad": float(x.std(axis=0).mean()),
-        "duration_s": float(t[-1] - t[0] + dt),
+        **shape_metrics(t, trace.joint_rad[keep], trace.motor_mV[keep]),
+        "duration_s": float(t[-1] - t[0] + _dt(t)),
     }
 
 
@@ -256,5 +335,31 @@ def plot_gait(trace, path, start_s=0.0, title="", zoom_s=2.0):
     if title:
         fig.suptitle(title)
     fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    return path
+
+
+def plot_curvature_kymographs(traces, path, start_s=0.0, window_s=4.0):
+    """Write a PNG: for each ``{label: LoopTrace}``, the kymograph of curvature x body length over the last
+    ``window_s`` seconds after ``start_s`` (time across, body position from head 0 to tail 1 down), one
+    shared colour scale, side by side."""
+    from matplotlib.figure import Figure
+
+    panels = []
+    for label, trace in traces.items():
+        keep = trace.t_s >= max(trace.t_s[0] + start_s, trace.t_s[-1] - window_s) - 1e-9
+        panels.append((label, trace.t_s[keep], curvature_L(trace.joint_rad[keep])))
+    lim = max(max(float(np.abs(k).max()) for _l, _t, k in panels), 1e-3)
+    fig = Figure(figsize=(4.5 * len(panels) + 1, 4))
+    axes = np.atleast_1d(fig.subplots(1, len(panels), sharey=True))
+    for ax, (label, t, k) in zip(axes, panels):
+        pos = joint_positions_L(k.shape[1])
+        half = 0.5 / (k.shape[1] + 1)
+        im = ax.imshow(k.T, aspect="auto", cmap="RdBu_r", vmin=-lim, vmax=lim, origin="upper",
+                       extent=(t[0], t[-1], pos[-1] + half, pos[0] - half))
+        ax.set_xlabel("time (s)")
+        ax.set_title(label)
+    axes[0].set_ylabel("position along the body (L, 0 = head)")
+    fig.colorbar(im, ax=list(axes), label="curvature x body length (+ dorsal)")
     fig.savefig(path, dpi=100)
     return path

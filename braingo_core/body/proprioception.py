@@ -22,7 +22,9 @@ positive joint angle = dorsal bend, so bending towards the neuron's side is posi
 * coupling, low-passed: ``I_c = g_c * side * mean(coupling_rows)`` of the joint angles low-passed with
   ``coupling_tau_s``.
 
-``I = I_own + I_c`` (only the positive part with ``rectify``). A bend of its own segment excites a unit and
+``I = I_own + I_c`` (only the positive part with ``rectify``), saturating at ``saturation_pA`` when it is
+> 0: ``I = I_sat tanh(I / I_sat)`` (the receptor's current is bounded, so the unit switches on a bend past
+about ``I_sat / g`` rather than following its size). A bend of its own segment excites a unit and
 then fades, so a driven unit swings to one side, adapts and is pulled back by the body's elasticity and the
 other side: a relaxation oscillator. The command gate (:mod:`braingo_core.body.command_gate`) passes a class's
 current only while its command interneurons are depolarised (AVB for B-class, AVA for A-class). The delayed
@@ -63,8 +65,10 @@ class Proprioception:
         self._adapt_tau, self._coupling_tau = (
             finite_number(config, f"proprioception.{key}", section.get(key, 0.0))
             for key in ("adaptation_tau_s", "coupling_tau_s"))
-        if self._adapt_tau < 0 or self._coupling_tau < 0:
-            raise BodyError(f"{config.path}: proprioception.adaptation_tau_s and coupling_tau_s must be >= 0 "
+        self._saturation_pA = finite_number(config, "proprioception.saturation_pA", section.get("saturation_pA", 0.0))
+        if self._adapt_tau < 0 or self._coupling_tau < 0 or self._saturation_pA < 0:
+            raise BodyError(f"{config.path}: proprioception.adaptation_tau_s, coupling_tau_s and saturation_pA must be "
+                            f">= 0 "
                             f"(0 = off)")
         self._own = np.zeros(n)
         self.reset()
@@ -117,6 +121,9 @@ class Proprioception:
         out += own
         if self._rectify:
             np.maximum(out, 0.0, out=out)
+        if self._saturation_pA > 0:
+            np.tanh(out / self._saturation_pA, out=out)
+            out *= self._saturation_pA
         return out
 
 
