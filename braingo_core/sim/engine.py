@@ -116,7 +116,8 @@ class PointEngine:
                         gb=np.zeros((S, nn)), ring=np.zeros((net.ring_size, S, nn)), s_gate=np.zeros((G, nn)),
                         ref_until=np.zeros(n, np.int64), rng=np.zeros(n, np.uint64), x_pre=np.zeros(n),
                         x_post=np.zeros(n), dw=np.zeros(net.pl_syn.size), tick=np.zeros(1, np.int64))
-        self.inp = Inputs(i_ext=np.zeros(n), lesion=np.zeros(nn, np.uint8))
+        self.inp = Inputs(i_ext=np.zeros(n), lesion=np.zeros(nn, np.uint8), i_arr=np.zeros((0, n)),
+                          i_arr_t0=np.zeros(1, np.int64))
         self.i_ext, self.lesion, self.tick = self.inp.i_ext, self.inp.lesion, self.st.tick
         self._w0 = net.syn_w[net.pl_syn].copy()
         self._overrides = {}
@@ -173,9 +174,12 @@ class PointEngine:
         self._derived_init()
 
     def _derived_init(self):
+        """State that follows from V (u = b*V unless set, HH gates, graded gates at steady state)."""
         net, st = self.net, self.st
         izh = np.flatnonzero(net.model == IZH)
         st.u[izh] = net.params[izh, 1] * st.v[net.soma[izh]]
+        if "u" in self._overrides:
+            st.u[:] = self._overrides["u"]
         for i in np.flatnonzero(net.model == HH):
             for x in range(net.soma[i], net.soma[i] + net.ncomp[i]):
                 am, bm, ah, bh, an, bn = hh_rates(st.v[x])
@@ -185,7 +189,7 @@ class PointEngine:
         st.s_gate[net.gp_slot, net.gp_node] = 1.0 / (1.0 + np.exp((net.g_vth[net.gp_slot] - vpre) / d))
 
     def set_initial(self, key, value):
-        """Remember an initial-state override ("v_mV" or ("syn", receptor id)) and apply it now."""
+        """Remember an initial-state override ("v_mV", "u" or ("syn", receptor id)) and apply it now."""
         self._overrides[key] = value
         self._apply_override(key, value)
         self._derived_init()
@@ -193,7 +197,7 @@ class PointEngine:
     def _apply_override(self, key, value):
         if key == "v_mV":
             self.st.v[self.net.soma] = value
-        else:
+        elif key != "u":                                 # u is applied after the derived state
             slot = np.flatnonzero(self.net.slot_receptor == key[1])
             if not slot.size:
                 raise SimulationError(f"initial state: receptor {key[1]} is used by no spike synapse")
@@ -236,14 +240,15 @@ class PointEngine:
         Built at the first call of each loop and reused (``fast``/``graded`` may be switched off to run the
         general loop on the same arrays, as the equivalence tests do).
         """
-        key = (self.fast, self.graded, self.parallel)
+        arr = self.inp.i_arr.shape[0] > 0                # only the general loop reads the input array
+        key = (self.fast and not arr, self.graded and not arr, self.parallel)
         plan = self._plans.get(key)
         if plan is None:
             nt = numba.config.NUMBA_NUM_THREADS
             net, st, inp, scr = self.net, self.st, self.inp, self._scratch
-            if self.graded:
+            if key[1]:
                 plan = kg.run_graded, (net, self._rows, st, inp, self._graded_scr), None
-            elif self.fast:
+            elif key[0]:
                 kernel = kf.run_lif_parallel if self.parallel else kf.run_lif_serial
                 plan = (kernel, (self._P, self.window, net, st, inp, scr, self._lif_scr, self._pois),
                         self._P if self.parallel else None)
@@ -254,6 +259,11 @@ class PointEngine:
                         P if self.parallel else None)
             self._plans[key] = plan
         return plan
+
+    def set_input_array(self, i_arr, t0):
+        """Use ``i_arr`` float64[T, n_neurons] (pA, C order) from tick ``t0`` on (see ``tables.Inputs``)."""
+        self.inp = self.inp._replace(i_arr=i_arr, i_arr_t0=np.array([t0], np.int64))
+        self._plans.clear()
 
     def _recording(self, recorder, n_ticks):
         """The ``Rec`` of this call: the buffers of ``recorder`` (grown for ``n_ticks``) or none."""

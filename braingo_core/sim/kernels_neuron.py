@@ -8,7 +8,7 @@ solved implicitly (``hh_update``; one compartment reduces to exponential Euler).
 synapses onto LIF/graded neurons are integrated exactly (propagators ``pa``/``pb``, exact while no
 conductance input changes the membrane time constant). LIF neurons take the exponential-Euler factor
 exp(-g_tot * dt/cm) from :func:`kernels_math.fexp` (as the LIF fast path does, which vectorises it), graded
-ones exp(-dt * g_tot / cm) from ``math.exp``. Izhikevich uses forward Euler.
+ones exp(-dt * g_tot / cm) from ``math.exp``. Izhikevich: the scheme of its type (:func:`izh_step`).
 Synaptic state: ``ga``/``gb`` [slot, node] are the decay/rise components of the lumped
 dual-exponential synapse (g = ga - gb; gb stays 0 for single exponentials), in nS or pA.
 """
@@ -50,14 +50,33 @@ def poisson_count(r, p_cdf):
 
 
 @njit
-def izh_step(vx, ui, isyn, cm, p, c, dt):
-    """One forward-Euler step of dt of Izhikevich 2003 (p[c] = a, b, c_mV, d, v_peak_mV; isyn pA, cm pF).
+def izh_step(vx, ui, isyn, cm, p, c, dt, scheme, substeps):
+    """One tick of Izhikevich 2003 (p[c] = a, b, c_mV, d, v_peak_mV; isyn pA, cm pF; per ms).
 
-    Returns (v mV, u, fired): v and u both from their start-of-step values; at v >= v_peak, v = c, u += d.
+    ``scheme`` (models.IZH_*): 0 forward Euler over dt, v and u from their start-of-step values; 1 net.m's
+    two half-steps of v (dt/2 each, u held) then u from the new v; 2 forward Euler in ``substeps`` steps of
+    dt/substeps. The input is held over the tick; the threshold is tested at its end. Returns (v mV, u,
+    fired): at v >= v_peak, v = c, u += d. Schemes 1 and 2 sum dv in the order Brian2 generates for
+    ``0.04*v**2 + 5*v + 140 - u + I``.
     """
-    dv = 0.04 * vx * vx + 5.0 * vx + 140.0 - ui + isyn / cm
-    ui += dt * p[c, 0] * (p[c, 1] * vx - ui)
-    vx += dt * dv
+    a, b = p[c, 0], p[c, 1]
+    if scheme == 0:
+        dv = 0.04 * vx * vx + 5.0 * vx + 140.0 - ui + isyn / cm
+        ui += dt * a * (b * vx - ui)
+        vx += dt * dv
+    elif scheme == 1:
+        i_in = isyn / cm
+        h = 0.5 * dt
+        vx += h * ((140.0 + ((0.04 * (vx * vx) + 5.0 * vx) + i_in)) - ui)
+        vx += h * ((140.0 + ((0.04 * (vx * vx) + 5.0 * vx) + i_in)) - ui)
+        ui += dt * a * (b * vx - ui)
+    else:
+        i_in = isyn / cm
+        h = dt / substeps
+        for _ in range(substeps):
+            dv = (140.0 + ((0.04 * (vx * vx) + 5.0 * vx) + i_in)) - ui
+            ui += h * (a * (b * vx - ui))
+            vx += h * dv
     if vx >= p[c, 4] and np.isfinite(vx):          # a diverged v must not look like a spike
         return p[c, 2], ui + p[c, 3], True
     return vx, ui, False
@@ -99,7 +118,8 @@ def update_neurons(lo, hi, n0, W, net, st, inp, scr, pois, rec, has_inputs, has_
     table into a local (see kernels_loop).
     """
     v, u, ga, gb, ring, rng, ref_until = st.v, st.u, st.ga, st.gb, st.ring, st.rng, st.ref_until
-    i_ext, lesion = inp.i_ext, inp.lesion
+    i_ext, lesion, i_arr, arr_t0 = inp.i_ext, inp.lesion, inp.i_arr, inp.i_arr_t0[0]
+    n_rows = i_arr.shape[0]
     slot_cond, slot_e, slot_dd, slot_dr, slot_norm = net.slot_cond, net.slot_e, net.slot_dd, net.slot_dr, \
         net.slot_norm
     c_params, dt, rec_every, rec_v = net.c_params, net.dt_ms, rec.every, rec.v_buf
@@ -139,6 +159,9 @@ def update_neurons(lo, hi, n0, W, net, st, inp, scr, pois, rec, has_inputs, has_
                 r_in = 0
             if col >= 0 and n % rec_every == 0:
                 rec_v[rec_row0 + (n - rec_first) // rec_every, col] = vx
+            i_in = iext
+            if 0 <= n - arr_t0 < n_rows:
+                i_in = iext + i_arr[n - arr_t0, i]
             if lesioned:
                 for y in range(x, x + net.ncomp[i]):
                     for s in range(n_slots):
@@ -191,7 +214,7 @@ def update_neurons(lo, hi, n0, W, net, st, inp, scr, pois, rec, has_inputs, has_
                 if s1:
                     ga[1, x], gb[1, x] = a1, b1
                 fired = hh_update(x, net.ncomp[i], c_params[c], v, ga, gb, ring, r_in, st.gates, scr.vold,
-                                  scr.gext, scr.dext, iext, net.node_cm, net.node_gl, net.node_el, net.node_gna,
+                                  scr.gext, scr.dext, i_in, net.node_cm, net.node_gl, net.node_el, net.node_gna,
                                   net.node_gk, net.ax_ptr, net.ax_nb, net.ax_g, slot_cond, slot_e, slot_dd,
                                   slot_dr, slot_norm, dt)
                 vx = v[x]
@@ -199,7 +222,7 @@ def update_neurons(lo, hi, n0, W, net, st, inp, scr, pois, rec, has_inputs, has_
                     if not np.isfinite(v[y]):
                         vx = np.nan
             elif m == 1:
-                isyn = de - ge * vx + iext
+                isyn = de - ge * vx + i_in
                 if s0:
                     isyn += (a0 - b0) * (slot_e[0] - vx) if slot_cond[0] else a0 - b0
                 if s1:
@@ -207,10 +230,10 @@ def update_neurons(lo, hi, n0, W, net, st, inp, scr, pois, rec, has_inputs, has_
                 for s in range(2, n_slots):
                     g = ga[s, x] - gb[s, x]
                     isyn += g * (slot_e[s] - vx) if slot_cond[s] else g
-                vx, ui, fired = izh_step(vx, ui, isyn, cm, c_params, c, dt)
+                vx, ui, fired = izh_step(vx, ui, isyn, cm, c_params, c, dt, net.c_scheme[c], net.c_substeps[c])
             elif not (m == 0 and n < ru):
                 gtot = gl + ge
-                drive = gl * el + de + iext
+                drive = gl * el + de + i_in
                 vcur = 0.0
                 if s0:
                     if slot_cond[0]:

@@ -64,6 +64,13 @@ def _propagator(tau_syn, tau_m, c_pF, dt):
     return out / c_pF
 
 
+def _step_charge(tau_m, c_pF, dt):
+    """Exact voltage change (mV/pA) of a current held for one step onto a leaky membrane: tau_m(1 - e^-dt/tau_m)/c."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        out = np.where(np.isinf(tau_m), dt, -tau_m * np.expm1(-dt / tau_m))
+    return out / c_pF
+
+
 def build_network(db, model=None, poisson_receptor=None, synapse_scale=1.0, gap_scale=1.0):
     """Static tables of ``db`` for the engine: a :data:`~braingo_core.sim.tables.Net` (fields documented there).
 
@@ -103,11 +110,15 @@ def build_network(db, model=None, poisson_receptor=None, synapse_scale=1.0, gap_
     gl = np.asarray(neurons["g_leak_nS"], np.float64)
     el = np.asarray(neurons["e_leak_mV"], np.float64)
     net.ident = bool(not multi.any() and np.array_equal(soma, np.arange(n)))
-    key = np.column_stack([codes, params, cm, gl, el]) if n else np.zeros((0, 4 + N_PARAMS))
+    scheme = np.asarray(types["scheme"], np.int64)[type_id] if model is None else np.zeros(n, np.int64)
+    substeps = np.maximum(np.asarray(types["substeps"], np.int64)[type_id], 1)
+    key = np.column_stack([codes, params, cm, gl, el, scheme, substeps]) if n else np.zeros((0, 6 + N_PARAMS))
     uniq, cls = np.unique(key, axis=0, return_inverse=True)
     net.cls = cls.reshape(-1).astype(np.int32)
     net.c_model, net.c_params = uniq[:, 0].astype(np.int8), np.ascontiguousarray(uniq[:, 1:1 + N_PARAMS])
     net.c_cm, net.c_gl, net.c_el = (np.ascontiguousarray(uniq[:, 1 + N_PARAMS + k]) for k in range(3))
+    net.c_scheme = uniq[:, 4 + N_PARAMS].astype(np.int8)
+    net.c_substeps = uniq[:, 5 + N_PARAMS].astype(np.int64)
     with np.errstate(divide="ignore"):
         c_tau = np.where(net.c_gl > 0, net.c_cm / np.where(net.c_gl > 0, net.c_gl, 1.0), np.inf)
     net.c_decay_m = np.exp(-dt / c_tau)
@@ -196,6 +207,9 @@ def _build_synapses(net, db, soma, multi, tau_m, cm, poisson_receptor):
         kind, td, tr = int(rr["kind"]), float(rr["tau_decay_ms"]), float(rr["tau_rise_ms"])
         if kind == rec.RECEPTOR_GRADED:
             raise SimulationError(f"{db.path}: receptor '{names[r]}' is graded but spike synapses use it")
+        if kind == rec.RECEPTOR_DELTA:                  # a current for the arrival tick only
+            net.pa[s] = _step_charge(tau_m, cm, net.dt_ms)
+            continue
         if td <= 0 or tr >= td:
             raise SimulationError(f"{db.path}: receptor '{names[r]}': spike synapses need tau_decay_ms > 0 and "
                                   f"tau_rise_ms < tau_decay_ms (got {td}, {tr})")

@@ -112,6 +112,29 @@ class Simulation:
             raise SimulationError(f"set_inputs: non-finite current for neuron {int(idx[np.argmin(np.isfinite(arr))])}")
         self._eng.i_ext[idx] = arr
 
+    def set_input_array(self, pA, start_tick=None):
+        """Time-varying input consumed inside the kernel (Brian2's TimedArray): row k of ``pA``
+        float[ticks, n_neurons] is added to each neuron's current during tick ``start_tick + k``
+        (default: from the current tick on); outside those ticks only the constant inputs act. ``None``
+        removes it. The array is copied; it is an input like the constant currents and not part of
+        snapshots.
+        """
+        if not hasattr(self._eng, "set_input_array"):
+            raise SimulationError(f"set_input_array is not available with backend '{self.backend.name}'")
+        if pA is None:
+            arr = np.zeros((0, self.n_neurons))
+        else:
+            arr = np.array(pA, np.float64, order="C")
+            if arr.ndim != 2 or arr.shape[1] != self.n_neurons:
+                raise SimulationError(f"set_input_array: expected shape (ticks, {self.n_neurons}), got {arr.shape}")
+            if not np.all(np.isfinite(arr)):
+                bad = np.argwhere(~np.isfinite(arr))[0]
+                raise SimulationError(f"set_input_array: non-finite current at row {bad[0]}, neuron {bad[1]}")
+        t0 = self.tick if start_tick is None else start_tick
+        if not isinstance(t0, numbers.Integral) or t0 < 0:
+            raise SimulationError(f"set_input_array: start_tick must be an integer >= 0, got {t0!r}")
+        self._eng.set_input_array(arr, int(t0))
+
     def clear_stimulus(self):
         """Remove every injected current."""
         self._eng.i_ext[:] = 0.0
@@ -200,7 +223,7 @@ class Simulation:
         """The live dynamic arrays by name (views: writing changes the simulation)."""
         return self._eng.state_arrays()
 
-    def set_initial_state(self, v_mV=None, synapses=None):
+    def set_initial_state(self, v_mV=None, synapses=None, u=None):
         """Override the initial state (kept by :meth:`reset`).
 
         Parameters
@@ -209,12 +232,16 @@ class Simulation:
             Soma voltage.
         synapses : dict, optional
             receptor name or id -> float[n_neurons]: initial lumped conductance (nS) or current (pA).
+        u : float or float[n_neurons], optional
+            Izhikevich recovery variable (default b * v).
         """
         if not hasattr(self._eng, "set_initial"):
             raise SimulationError(f"set_initial_state is not available with model {self.model!r} "
                                   f"(backend '{self.backend.name}')")
         if v_mV is not None:
             self._eng.set_initial("v_mV", self._finite_vec(v_mV, "v_mV"))
+        if u is not None:
+            self._eng.set_initial("u", self._finite_vec(u, "u"))
         names = self.db.metadata.get("receptor_names") or []
         for ref, val in (synapses or {}).items():
             rid = names.index(ref) if isinstance(ref, str) and ref in names else ref

@@ -15,7 +15,8 @@ new field is one edit in this module plus the line that fills it. Shapes use n =
 from collections import namedtuple
 
 #: Static tables. Per class c (equal model, parameters and membrane): ``c_model`` int8[C], ``c_params``
-#: [C, N_PARAMS], ``c_cm`` pF, ``c_gl`` nS, ``c_el`` mV, ``c_inv_gl`` 1/nS, ``c_decay_m`` = exp(-dt/tau_m).
+#: [C, N_PARAMS], ``c_cm`` pF, ``c_gl`` nS, ``c_el`` mV, ``c_inv_gl`` 1/nS, ``c_decay_m`` = exp(-dt/tau_m);
+#: ``c_scheme`` int8[C] integration scheme (index into the model's ``schemes``), ``c_substeps`` int64[C].
 #: Per neuron: ``cls`` int32[n], ``model`` int8[n], ``params`` [n, N_PARAMS], ``soma``/``ncomp`` int64[n];
 #: ``ident``: node == neuron id for every neuron. Per node: ``node_cm/gl/el/gna/gk``, ``node_neuron``;
 #: axial CSR ``ax_ptr/ax_nb/ax_g`` (nS). Receptor slots: ``slot_receptor``, ``slot_cond`` int8, ``slot_e``
@@ -28,7 +29,7 @@ from collections import namedtuple
 Net = namedtuple("Net", (
     "dt_ms", "n_neurons", "n_nodes", "ident", "ring_size", "min_delay", "n_syn_total", "n_gslots",
     "model", "params", "soma", "ncomp", "cls",
-    "c_model", "c_params", "c_cm", "c_gl", "c_el", "c_inv_gl", "c_decay_m",
+    "c_model", "c_params", "c_cm", "c_gl", "c_el", "c_inv_gl", "c_decay_m", "c_scheme", "c_substeps",
     "node_cm", "node_gl", "node_el", "node_gna", "node_gk", "node_neuron", "ax_ptr", "ax_nb", "ax_g",
     "slot_receptor", "slot_cond", "slot_e", "slot_dd", "slot_dr", "slot_norm", "pa", "pb",
     "row_ptr", "syn_node", "syn_w", "syn_delay", "syn_slot", "part_ptr",
@@ -45,8 +46,9 @@ Net = namedtuple("Net", (
 State = namedtuple("State", ("v", "u", "gates", "ga", "gb", "ring", "s_gate", "ref_until", "rng", "x_pre",
                              "x_post", "dw", "tick"))
 
-#: ``i_ext`` [n] pA injected at the soma; ``lesion`` uint8[nn] (1: the node is silenced).
-Inputs = namedtuple("Inputs", ("i_ext", "lesion"))
+#: ``i_ext`` [n] pA injected at the soma; ``lesion`` uint8[nn] (1: the node is silenced); the input array
+#: ``i_arr`` [T, n] pA, whose row k is added to ``i_ext`` during tick ``i_arr_t0[0] + k`` (T = 0: none).
+Inputs = namedtuple("Inputs", ("i_ext", "lesion", "i_arr", "i_arr_t0"))
 
 #: Work arrays of the general loop: ``gext``/``dext``/``vold`` [nn]; per-partition spike lists ``spk_i``
 #: int32 / ``spk_t`` int64 [n * W]; ``spk_cnt``, ``bad_i``, ``bad_t`` int64[threads]; the window's spikes in

@@ -5,7 +5,7 @@ import math
 import numpy as np
 
 from braingo_core.errors import BuilderError
-from braingo_core.models import get_model
+from braingo_core.models import MODEL_BY_CODE, get_model
 from braingo_core.storage import records as rec
 from braingo_core.storage.writer import concat, write_braindb
 
@@ -75,16 +75,25 @@ class BrainDBBuilder:
         self._region_names.append(name)
         return len(self._regions) - 1
 
-    def add_neuron_type(self, name, model="lif", params=None):
-        """Add a neuron type of model ``model`` (see braingo_core.models); returns its id."""
+    def add_neuron_type(self, name, model="lif", params=None, scheme=None, substeps=1):
+        """Add a neuron type of model ``model`` (see braingo_core.models); returns its id.
+
+        ``scheme``: integration scheme, one of the model's ``schemes`` (None: its default; docs/models.md),
+        ``substeps``: sub-steps per tick for the "substeps" scheme (1..65535).
+        """
         self._check_new_name(name, self._type_names, "neuron type")
         m = get_model(model)
-        vec = m.param_vector(params, where=f"neuron type '{name}'")
+        where = f"neuron type '{name}'"
+        code = m.scheme_index(scheme, where)
+        if not isinstance(substeps, (int, np.integer)) or not 1 <= substeps <= 65535:
+            raise BuilderError(f"{where}: substeps must be an integer in [1, 65535], got {substeps!r}")
+        vec = m.param_vector(params, where=where)
         if len(vec) > rec.MAX_TYPE_PARAMS:
             raise BuilderError(f"model '{model}' has {len(vec)} parameters; the format holds {rec.MAX_TYPE_PARAMS}")
         row = np.zeros((), rec.NeuronType)
         row["model"], row["n_params"] = m.code, len(vec)
         row["params"][:len(vec)] = vec
+        row["scheme"], row["substeps"] = code, substeps
         self._types.append(row)
         self._type_names.append(name)
         return len(self._types) - 1
@@ -93,8 +102,10 @@ class BrainDBBuilder:
                      g_max_nS=1.0, v_th_mV=-20.0, delta_mV=5.0, k_per_ms=0.5):
         """Add a receptor (synapse kinetics) type; returns its id (< 256).
 
-        ``kind``: "current" (weight in pA), "conductance" (weight in nS, driving force E_rev) or "graded"
-        (I = w * g_max_nS * s * (V_post - E_rev), s relaxing to a sigmoid of V_pre; v_th_mV, delta_mV, k_per_ms).
+        ``kind``: "current" (weight in pA), "conductance" (weight in nS, driving force E_rev), "delta" (weight in
+        pA, a current lasting exactly the tick the event arrives in: instantaneous at the time scale dt; the
+        time constants are not used and stored as 0) or "graded" (I = w * g_max_nS * s * (V_post - E_rev), s
+        relaxing to a sigmoid of V_pre; v_th_mV, delta_mV, k_per_ms). See docs/models.md.
         """
         self._check_new_name(name, self._receptor_names, "receptor")
         if kind not in rec.RECEPTOR_KINDS:
@@ -108,6 +119,8 @@ class BrainDBBuilder:
             raise BuilderError(f"receptor '{name}': time constants, g_max_nS and k_per_ms must be >= 0")
         if len(self._receptors) >= 255:
             raise BuilderError("too many receptor types (max 255)")
+        if kind == "delta":
+            vals["tau_rise_ms"] = vals["tau_decay_ms"] = 0.0
         row = np.zeros((), rec.ReceptorType)
         row["kind"] = rec.RECEPTOR_KINDS[kind]
         for key, v in vals.items():
@@ -117,7 +130,7 @@ class BrainDBBuilder:
         return len(self._receptors) - 1
 
     # ---------------------------------------------------------------- neurons
-    def add_neuron(self, name=None, neuron_type=0, region=None, cm_pF=250.0, g_leak_nS=12.5, e_leak_mV=-65.0,
+    def add_neuron(self, name=None, neuron_type=0, region=None, cm_pF=None, g_leak_nS=12.5, e_leak_mV=-65.0,
                    pos_um=(0.0, 0.0, 0.0), flags=0, compartments=None):
         """Add one neuron; returns its id.
 
@@ -130,13 +143,20 @@ class BrainDBBuilder:
                                     pos_um=np.asarray(pos_um, float).reshape(1, 3), flags=flags,
                                     compartments=[compartments] if compartments else None)[0])
 
-    def add_neurons(self, n, neuron_type=0, names=None, region=None, cm_pF=250.0, g_leak_nS=12.5,
+    def add_neurons(self, n, neuron_type=0, names=None, region=None, cm_pF=None, g_leak_nS=12.5,
                     e_leak_mV=-65.0, pos_um=None, flags=0, compartments=None):
-        """Add ``n`` neurons from scalars or arrays; returns their ids (int64[n])."""
+        """Add ``n`` neurons from scalars or arrays; returns their ids (int64[n]).
+
+        ``cm_pF`` None: the model's default capacitance (``NeuronModel.cm_pF``: 1 for Izhikevich, whose
+        input is then in the paper's mV/ms; 250 pF otherwise). ``g_leak_nS``, ``e_leak_mV``: passive membrane
+        (Izhikevich uses ``e_leak_mV`` as its initial v only).
+        """
         n = int(n)
         if n < 0:
             raise BuilderError(f"add_neurons: n must be >= 0, got {n}")
         tid = self._lookup(neuron_type, self._type_names, "neuron type")
+        if cm_pF is None:
+            cm_pF = MODEL_BY_CODE[int(self._types[tid]["model"])].cm_pF
         rid = 0 if region is None else self._lookup(region, self._region_names, "region")
         if names is not None:
             names = list(names)
@@ -264,7 +284,9 @@ class BrainDBBuilder:
         weight : float[n]
             pA (current receptors), nS (conductance receptors) or dimensionless (graded).
         delay_ms : float[n] or None
-            Transmission delay, rounded to ticks; None means one tick. Must be >= 0 and < 65536 ticks.
+            Transmission delay, rounded to ticks; None means no delay (0 ticks). Must be >= 0 and < 65536
+            ticks. A spike of tick n with a delay of d ticks first changes the target's update of tick
+            n + d + 1: with no delay, the next update (Brian2's and net.m's convention).
         receptor : int, str or int[n]
             Receptor type id(s) or name.
         syn_type : "spike" or "graded"
@@ -283,7 +305,7 @@ class BrainDBBuilder:
         if not np.all(np.isfinite(w)):
             raise BuilderError(f"synapse weight: non-finite value at index {int(np.argmin(np.isfinite(w)))}")
         if delay_ms is None:
-            ticks = np.ones(n, np.int64)
+            ticks = np.zeros(n, np.int64)
         else:
             d = _as_array(delay_ms, n, np.float64, "synapse delay_ms")
             if not np.all(np.isfinite(d)) or np.any(d < 0):
@@ -307,7 +329,7 @@ class BrainDBBuilder:
         s = np.zeros(n, rec.SynapseAttr)
         s["pre_neuron"], s["post_neuron"], s["base_weight"] = pre_ids, post_ids, w
         s["delay_ticks"], s["syn_type"], s["receptor_type"] = ticks, rec.SYN_TYPES[syn_type], rid
-        s["syn_mode"] = (kinds[rid] != rec.RECEPTOR_CURRENT) if len(self._receptors) else 0
+        s["syn_mode"] = ~np.isin(kinds[rid], (rec.RECEPTOR_CURRENT, rec.RECEPTOR_DELTA)) if len(self._receptors) else 0
         s["plastic"] = _as_array(plastic, n, bool, "synapse plastic")
         s["count"] = cnt
         s["pre_comp"] = self._comp_ids(pre_comp, pre_ids, "synapse pre_comp")

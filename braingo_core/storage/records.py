@@ -22,9 +22,10 @@ CELEGANS_CHANNELS = (
 # Enumerations stored as small integers.
 SYN_SPIKE, SYN_GRADED = 0, 1                     # SynapseAttr.syn_type
 MODE_CURRENT, MODE_CONDUCTANCE = 0, 1            # SynapseAttr.syn_mode
-RECEPTOR_CURRENT, RECEPTOR_CONDUCTANCE, RECEPTOR_GRADED = 0, 1, 2   # ReceptorType.kind
+RECEPTOR_CURRENT, RECEPTOR_CONDUCTANCE, RECEPTOR_GRADED, RECEPTOR_DELTA = 0, 1, 2, 3   # ReceptorType.kind
 SYN_TYPES = {"spike": SYN_SPIKE, "graded": SYN_GRADED}
-RECEPTOR_KINDS = {"current": RECEPTOR_CURRENT, "conductance": RECEPTOR_CONDUCTANCE, "graded": RECEPTOR_GRADED}
+RECEPTOR_KINDS = {"current": RECEPTOR_CURRENT, "conductance": RECEPTOR_CONDUCTANCE, "graded": RECEPTOR_GRADED,
+                  "delta": RECEPTOR_DELTA}
 COMPARTMENT_KINDS = {"soma": 0, "neurite": 1, "axon": 2, "dendrite": 3}
 FLAG_SENSORY, FLAG_MOTOR, FLAG_INHIBITORY = 1, 2, 4      # NeuronAttr.flags bits
 
@@ -80,7 +81,11 @@ GapJunction = _dtype([
     ("post_comp", "<u4", 16), ("flags", "<u4", 20),
 ], 24)
 
-NeuronType = _dtype([("model", "<u4", 0), ("n_params", "<u4", 4), ("params", "<f8", (MAX_TYPE_PARAMS,), 8)], 128)
+#: ``scheme``: index into the model's ``schemes`` (:mod:`braingo_core.models`; 0 = its default, so files written
+#: before the field existed read as the default); ``substeps``: sub-steps per tick of a sub-stepped scheme
+#: (0 or 1 = one).
+NeuronType = _dtype([("model", "<u4", 0), ("n_params", "<u4", 4), ("params", "<f8", (MAX_TYPE_PARAMS,), 8),
+                     ("scheme", "u1", 120), ("substeps", "<u2", 122)], 128)
 
 ReceptorType = _dtype([
     ("kind", "<u4", 0), ("e_rev_mV", "<f4", 4), ("tau_rise_ms", "<f4", 8), ("tau_decay_ms", "<f4", 12),
