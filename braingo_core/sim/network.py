@@ -86,6 +86,8 @@ def build_network(db, model=None, poisson_receptor=None, synapse_scale=1.0, gap_
     codes = np.asarray(types["model"], np.int64)[type_id]
     params = np.zeros((n, N_PARAMS))
     params[:] = np.asarray(types["params"])[type_id, :N_PARAMS]
+    own = db.neuron_params                                   # per-neuron values (add_neurons(params=...))
+    params[np.asarray(own["neuron"], np.int64), np.asarray(own["param"], np.int64)] = own["value"]
     if model == "graded":
         keep = codes == GRADED
         params[~keep] = [d for _, d in NEURON_MODELS["graded"].params] + [0.0] * (N_PARAMS - 2)

@@ -7,19 +7,8 @@ import numpy as np
 from braingo_core.errors import BuilderError
 from braingo_core.models import MODEL_BY_CODE, get_model
 from braingo_core.storage import records as rec
+from braingo_core.storage.rows import as_array, compartment_rows, param_rows
 from braingo_core.storage.writer import concat, write_braindb
-
-_COMP_FIELDS = {"length_um": 10.0, "diam_um": 1.0, "ra_ohm_cm": 100.0, "cm_uF_cm2": 1.0,
-                "g_pas_S_cm2": 0.0, "e_pas_mV": -65.0}
-
-
-def _as_array(value, n, dtype, name):
-    arr = np.asarray(value, dtype=dtype)
-    if arr.ndim == 0:
-        return np.full(n, arr, dtype=dtype)
-    if arr.shape != (n,):
-        raise BuilderError(f"{name}: expected {n} values, got shape {arr.shape}")
-    return arr
 
 
 class BrainDBBuilder:
@@ -47,6 +36,7 @@ class BrainDBBuilder:
         self._n_comps = 0
         self._syn = []              # chunks of SynapseAttr
         self._gj = []               # chunks of GapJunction
+        self._nparams = []          # chunks of NeuronParam
 
     # ------------------------------------------------------------ read-only
     @property
@@ -144,8 +134,12 @@ class BrainDBBuilder:
                                     compartments=[compartments] if compartments else None)[0])
 
     def add_neurons(self, n, neuron_type=0, names=None, region=None, cm_pF=None, g_leak_nS=12.5,
-                    e_leak_mV=-65.0, pos_um=None, flags=0, compartments=None):
+                    e_leak_mV=-65.0, pos_um=None, flags=0, compartments=None, params=None):
         """Add ``n`` neurons from scalars or arrays; returns their ids (int64[n]).
+
+        ``params``: model parameter name -> scalar or float[n], per-neuron values of the neuron type's model
+        parameters (e.g. Izhikevich a, b, c_mV, d); the rest keep the type's values. Stored compactly: only
+        values that differ from the type's (segment neuron_params, docs/format.md).
 
         ``cm_pF`` None: the model's default capacitance (``NeuronModel.cm_pF``: 1 for Izhikevich, whose
         input is then in the paper's mV/ms; 250 pF otherwise). ``g_leak_nS``, ``e_leak_mV``: passive membrane
@@ -155,8 +149,9 @@ class BrainDBBuilder:
         if n < 0:
             raise BuilderError(f"add_neurons: n must be >= 0, got {n}")
         tid = self._lookup(neuron_type, self._type_names, "neuron type")
+        model = MODEL_BY_CODE[int(self._types[tid]["model"])]
         if cm_pF is None:
-            cm_pF = MODEL_BY_CODE[int(self._types[tid]["model"])].cm_pF
+            cm_pF = model.cm_pF
         rid = 0 if region is None else self._lookup(region, self._region_names, "region")
         if names is not None:
             names = list(names)
@@ -171,12 +166,13 @@ class BrainDBBuilder:
         if compartments is not None and len(compartments) != n:
             raise BuilderError(f"add_neurons: {len(compartments)} compartment lists for {n} neurons")
         ids = np.arange(self._n_neurons, self._n_neurons + n, dtype=np.int64)
+        overrides = param_rows(model, self._types[tid]["params"], params, ids)
         attr = np.zeros(n, rec.NeuronAttr)
         attr["id"] = ids
         attr["neuron_type"] = tid
         attr["region_id"] = rid
         for key, val in (("cm_pF", cm_pF), ("g_leak_nS", g_leak_nS), ("e_leak_mV", e_leak_mV)):
-            arr = _as_array(val, n, np.float64, key)
+            arr = as_array(val, n, np.float64, key)
             if not np.all(np.isfinite(arr)):
                 raise BuilderError(f"add_neurons: {key} has non-finite values")
             attr[key] = arr
@@ -185,50 +181,22 @@ class BrainDBBuilder:
         if pos_um is not None:
             pos = np.asarray(pos_um, float).reshape(n, 3)
             attr["x_um"], attr["y_um"], attr["z_um"] = pos[:, 0], pos[:, 1], pos[:, 2]
-        attr["flags"] = _as_array(flags, n, np.uint8, "flags")
+        attr["flags"] = as_array(flags, n, np.uint8, "flags")
         n_comp = np.ones(n, np.int64)
         comp_rows = []
         for i in range(n):
             comps = compartments[i] if compartments is not None else None
-            comp_rows.append(self._compartment_rows(int(ids[i]), comps))
+            comp_rows.append(compartment_rows(int(ids[i]), comps))
             n_comp[i] = len(comp_rows[-1])
         attr["n_compartment"] = n_comp
         attr["first_comp_id"] = self._n_comps + np.concatenate(([0], np.cumsum(n_comp)[:-1]))
         self._comps.append(concat(comp_rows, rec.CompartmentAttr))
         self._n_comps += int(n_comp.sum())
         self._neurons.append(attr)
+        self._nparams.append(overrides)
         self._names.extend(names if names is not None else [None] * n)
         self._n_neurons += n
         return ids
-
-    def _compartment_rows(self, neuron_id, comps):
-        comps = comps or [{}]
-        rows = np.zeros(len(comps), rec.CompartmentAttr)
-        for j, c in enumerate(comps):
-            unknown = set(c) - set(_COMP_FIELDS) - {"parent", "kind", "gbar_S_cm2"}
-            if unknown:
-                raise BuilderError(f"neuron {neuron_id} compartment {j}: unknown field(s) {sorted(unknown)}")
-            parent = int(c.get("parent", -1 if j == 0 else 0))
-            if (j == 0) != (parent == -1) or parent >= j:
-                raise BuilderError(f"neuron {neuron_id} compartment {j}: parent {parent} is invalid; compartment 0"
-                                   " is the only root and parents come before children (a tree)")
-            rows[j]["neuron_id"] = neuron_id
-            rows[j]["parent"] = parent          # local; made global in write()
-            kind = c.get("kind", "soma" if j == 0 else "neurite")
-            if kind not in rec.COMPARTMENT_KINDS:
-                raise BuilderError(f"neuron {neuron_id} compartment {j}: kind '{kind}' not in "
-                                   f"{sorted(rec.COMPARTMENT_KINDS)}")
-            rows[j]["kind"] = rec.COMPARTMENT_KINDS[kind]
-            for key, default in _COMP_FIELDS.items():
-                v = float(c.get(key, default))
-                if not math.isfinite(v) or (key != "e_pas_mV" and v < 0):
-                    raise BuilderError(f"neuron {neuron_id} compartment {j}: {key} = {v} is invalid")
-                rows[j][key] = v
-            gbar = np.asarray(c.get("gbar_S_cm2", np.zeros(16)), float)
-            if gbar.shape != (16,) or not np.all(np.isfinite(gbar)) or np.any(gbar < 0):
-                raise BuilderError(f"neuron {neuron_id} compartment {j}: gbar_S_cm2 must be 16 finite values >= 0")
-            rows[j]["gbar_S_cm2"] = gbar
-        return rows
 
     # --------------------------------------------------------------- synapses
     def neuron_index(self, ref):
@@ -255,7 +223,7 @@ class BrainDBBuilder:
     def _comp_ids(self, local, neuron_ids, name):
         if local is None:
             return np.full(neuron_ids.size, rec.NO_COMP, np.uint32)
-        local = _as_array(local, neuron_ids.size, np.int64, name)
+        local = as_array(local, neuron_ids.size, np.int64, name)
         first, count = self._first_comp_and_count()
         if np.any(local < 0) or np.any(local >= count[neuron_ids]):
             raise BuilderError(f"{name}: compartment index out of range for its neuron")
@@ -301,13 +269,13 @@ class BrainDBBuilder:
         n = pre_ids.size
         if post_ids.size != n:
             raise BuilderError(f"add_synapses: {n} pre ids but {post_ids.size} post ids")
-        w = _as_array(weight, n, np.float64, "synapse weight")
+        w = as_array(weight, n, np.float64, "synapse weight")
         if not np.all(np.isfinite(w)):
             raise BuilderError(f"synapse weight: non-finite value at index {int(np.argmin(np.isfinite(w)))}")
         if delay_ms is None:
             ticks = np.zeros(n, np.int64)
         else:
-            d = _as_array(delay_ms, n, np.float64, "synapse delay_ms")
+            d = as_array(delay_ms, n, np.float64, "synapse delay_ms")
             if not np.all(np.isfinite(d)) or np.any(d < 0):
                 bad = d[~np.isfinite(d) | (d < 0)][0]
                 raise BuilderError(f"synapse delay_ms: {bad} is invalid (must be finite and >= 0)")
@@ -317,12 +285,12 @@ class BrainDBBuilder:
         if isinstance(receptor, (str, int, np.integer)):
             rid = np.full(n, self._lookup(receptor, self._receptor_names, "receptor"), np.int64)
         else:
-            rid = _as_array(receptor, n, np.int64, "synapse receptor")
+            rid = as_array(receptor, n, np.int64, "synapse receptor")
             if rid.size and (rid.min() < 0 or rid.max() >= len(self._receptors)):
                 raise BuilderError(f"synapse receptor: id out of range [0, {len(self._receptors)})")
         if syn_type not in rec.SYN_TYPES:
             raise BuilderError(f"synapse syn_type '{syn_type}' not in {sorted(rec.SYN_TYPES)}")
-        cnt = _as_array(count, n, np.int64, "synapse count")
+        cnt = as_array(count, n, np.int64, "synapse count")
         if cnt.size and (cnt.min() < 0 or cnt.max() > 65535):
             raise BuilderError("synapse count must be in [0, 65535]")
         kinds = np.array([int(r["kind"]) for r in self._receptors] or [0], np.int64)
@@ -330,11 +298,11 @@ class BrainDBBuilder:
         s["pre_neuron"], s["post_neuron"], s["base_weight"] = pre_ids, post_ids, w
         s["delay_ticks"], s["syn_type"], s["receptor_type"] = ticks, rec.SYN_TYPES[syn_type], rid
         s["syn_mode"] = ~np.isin(kinds[rid], (rec.RECEPTOR_CURRENT, rec.RECEPTOR_DELTA)) if len(self._receptors) else 0
-        s["plastic"] = _as_array(plastic, n, bool, "synapse plastic")
+        s["plastic"] = as_array(plastic, n, bool, "synapse plastic")
         s["count"] = cnt
         s["pre_comp"] = self._comp_ids(pre_comp, pre_ids, "synapse pre_comp")
         s["post_comp"] = self._comp_ids(post_comp, post_ids, "synapse post_comp")
-        s["w_max"] = _as_array(w_max, n, np.float64, "synapse w_max")
+        s["w_max"] = as_array(w_max, n, np.float64, "synapse w_max")
         self._syn.append(s)
 
     def add_gap_junction(self, a, b, weight_nS, comp_a=None, comp_b=None):
@@ -347,7 +315,7 @@ class BrainDBBuilder:
         ia, ib = self._ids(a, "gap junction a"), self._ids(b, "gap junction b")
         if ia.size != ib.size:
             raise BuilderError(f"add_gap_junctions: {ia.size} vs {ib.size} ids")
-        w = _as_array(weight_nS, ia.size, np.float64, "gap junction weight_nS")
+        w = as_array(weight_nS, ia.size, np.float64, "gap junction weight_nS")
         if not np.all(np.isfinite(w)) or np.any(w < 0):
             raise BuilderError("gap junction weight_nS must be finite and >= 0")
         g = np.zeros(ia.size, rec.GapJunction)
@@ -393,6 +361,8 @@ class BrainDBBuilder:
                     "synapses": syn, "gap_junctions": gj, "regions": regions,
                     "neuron_types": concat([t.reshape(1) for t in self._types], rec.NeuronType),
                     "receptors": concat([r.reshape(1) for r in self._receptors], rec.ReceptorType)}
+        nparams = concat(self._nparams, rec.NeuronParam)
+        segments["neuron_params"] = nparams[np.lexsort((nparams["param"], nparams["neuron"]))]
         return write_braindb(path, self.dt_ms, segments, meta)
 
     # ---------------------------------------------------------------- helpers

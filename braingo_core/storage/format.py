@@ -10,14 +10,17 @@ import xxhash
 from braingo_core.errors import BrainDBFormatError
 
 MAGIC = b"BRAINDB\x00"
-VERSION = 1
+#: Version 2 added the neuron_params segment; version-1 files (10 segments) are read with it empty.
+VERSION = 2
 HEADER_SIZE = 512
 ALIGN = 64
 MAX_SEGMENTS = 12
 
 #: Segment names in file order; the index is the slot in the segment table.
 SEGMENTS = ("neurons", "compartments", "row_ptr", "col_idx", "synapses", "gap_junctions",
-            "regions", "neuron_types", "receptors", "metadata")
+            "regions", "neuron_types", "receptors", "metadata", "neuron_params")
+#: Number of segments a file of each version holds (the first ones of ``SEGMENTS``).
+SEGMENTS_IN_VERSION = {1: 10, 2: 11}
 
 SegmentEntry = np.dtype([("offset", "<u8"), ("length", "<u8"), ("checksum", "<u8"), ("count", "<u4"),
                          ("itemsize", "<u4")])  # 32 B; checksum = XXH3-64 of the segment bytes

@@ -12,7 +12,7 @@ from braingo_core.storage import records as rec
 _DTYPES = {"neurons": rec.NeuronAttr, "compartments": rec.CompartmentAttr, "row_ptr": np.dtype("<u8"),
            "col_idx": np.dtype("<u4"), "synapses": rec.SynapseAttr, "gap_junctions": rec.GapJunction,
            "regions": rec.Region, "neuron_types": rec.NeuronType, "receptors": rec.ReceptorType,
-           "metadata": np.dtype("u1")}
+           "metadata": np.dtype("u1"), "neuron_params": rec.NeuronParam}
 #: Segments small enough to verify on every open (the rest: :meth:`BrainDB.verify`).
 _EAGER_VERIFY_BYTES = 1 << 20
 
@@ -46,7 +46,11 @@ class BrainDB:
         size = os.path.getsize(self.path)
         self._map = np.memmap(self.path, dtype=np.uint8, mode="r")
         self._segments = {}
+        self._n_present = fmt.SEGMENTS_IN_VERSION[self.version]
         for slot, name in enumerate(fmt.SEGMENTS):
+            if slot >= self._n_present:                  # a segment added after this file's version: empty
+                self._segments[name] = np.zeros(0, _DTYPES[name])
+                continue
             e = self.header["segments"][slot]
             off, length, count = int(e["offset"]), int(e["length"]), int(e["count"])
             dt = _DTYPES[name]
@@ -96,7 +100,7 @@ class BrainDB:
 
     def verify(self):
         """Checksum every segment and the CSR invariants; raises BrainDBChecksumError/FormatError."""
-        for slot, name in enumerate(fmt.SEGMENTS):
+        for slot, name in enumerate(fmt.SEGMENTS[:self._n_present]):
             self._verify_segment(slot, name)
         rp = self.row_ptr
         if len(rp) and (rp[0] != 0 or rp[-1] != self.synapse_count() or np.any(np.diff(rp.astype(np.int64)) < 0)):

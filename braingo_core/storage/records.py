@@ -92,10 +92,15 @@ ReceptorType = _dtype([
     ("g_max_nS", "<f4", 16), ("v_th_mV", "<f4", 20), ("delta_mV", "<f4", 24), ("k_per_ms", "<f4", 28),
 ], 64)
 
+#: One per-neuron model parameter (``add_neurons(params=...)``) that differs from its neuron type's value:
+#: ``params[param]`` of neuron ``neuron`` is ``value``. Sorted by (neuron, param); only differing values are stored.
+NeuronParam = _dtype([("neuron", "<u4", 0), ("param", "<u4", 4), ("value", "<f8", 8)], 16)
+
 Region = _dtype([("id", "<u4", 0), ("parent", "<i4", 4), ("n_neurons", "<u4", 8)], 16)
 
 #: Sizes the format promises (tests assert them).
 ITEMSIZES = {
     "NeuronAttr": 64, "NeuronState": 64, "CompartmentAttr": 128, "CompartmentState": 64,
     "SynapseAttr": 32, "SynapseState": 32, "GapJunction": 24, "NeuronType": 128, "ReceptorType": 64, "Region": 16,
+    "NeuronParam": 16,
 }
