@@ -1,6 +1,6 @@
 """Engine benchmark against Brian2 on the shared peer networks; prints one JSON line.
 
-Usage: bench/sim.py [--networks coba,lif100k] [--no-brian2] [--no-cpp] [--threads 2] [--duration-ms MS]
+Usage: bench/sim.py [--networks coba,lif100k,izh2003] [--no-brian2] [--no-cpp] [--threads 2] [--duration-ms MS]
                     [--threading-layer omp|workqueue|tbb]
 
 The networks come from ../shared/bench/make_networks.py (byte-reproducible), run into a temp dir,
@@ -10,6 +10,10 @@ loaded through the bulk builder. braingo runs in a child process (so its peak RS
 layer used is reported as ``threading_layer``.
 Brian2 runs through ../shared/bench/run_brian2.py in the same invocation (``brian2_runtime_s``,
 ``brian2_cpp_s`` = cpp_standalone with ``--threads``; loop times only).
+Network "izh2003" is examples/izhikevich_2003.py (net.m: 1000 Izhikevich cells, 1e6 delta synapses, the
+stored thalamic input consumed in the kernel, 1000 ticks of 1 ms); its Brian2 peer is bench/izh2003_brian2.py
+(same scheme and input), and ``spikes_match`` says whether both spike counts agree; ``braingo_1thread_s`` is
+the serial loop (at W = 1 tick per window a 1000-neuron network gains nothing from threads).
 """
 import argparse
 import json
@@ -102,6 +106,50 @@ def peak_rss_mib():
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
+def izh_worker(db_path, thalamic_npy, threads):
+    """Child process: the izh2003 network with its stored input; prints timings and spikes as JSON."""
+    from braingo_core.sim import Simulation
+
+    thalamic = np.load(thalamic_npy)
+    sim = Simulation(db_path, {"threads": threads})
+    sim.set_input_array(thalamic)
+    t0 = time.perf_counter()
+    sim.run(1)
+    compile_s = time.perf_counter() - t0
+    sim.reset()
+    t0 = time.perf_counter()
+    sim.run(len(thalamic))
+    run_s = time.perf_counter() - t0
+    print(json.dumps({"braingo_s": round(run_s, 4), "compile_s": round(compile_s, 3), "spikes_braingo": sim.n_spikes,
+                      "parallel": sim._eng.parallel, "peak_rss_mib": peak_rss_mib()}))
+
+
+def bench_izh2003(tmp, args, env):
+    """The izh2003 entry: braingo (child) and Brian2 runtime / cpp_standalone on the same file and input."""
+    sys.path.insert(0, os.path.join(ROOT, "examples"))
+    from izhikevich_2003 import build
+
+    t0 = time.perf_counter()
+    db, thalamic = build(os.path.join(tmp, "izh2003.braindb"))
+    entry = {"build_db_s": round(time.perf_counter() - t0, 3)}
+    npy = os.path.join(tmp, "izh2003_thalamic.npy")
+    np.save(npy, thalamic)
+    wenv = dict(env, NUMBA_NUM_THREADS=str(max(args.threads, 1)))
+    entry.update(run_json([sys.executable, os.path.abspath(__file__), "--izh-worker", db, npy, str(args.threads)],
+                          wenv))
+    serial = run_json([sys.executable, os.path.abspath(__file__), "--izh-worker", db, npy, "1"], wenv)
+    entry["braingo_1thread_s"] = serial.get("braingo_s", serial.get("error"))
+    peers = [] if args.no_brian2 else [("brian2_runtime", [])]
+    if not args.no_cpp:
+        peers.append(("brian2_cpp", ["--device", "cpp_standalone", "--threads", str(args.threads)]))
+    for key, extra in peers:
+        r = run_json([sys.executable, os.path.join(HERE, "izh2003_brian2.py"), db, npy] + extra, env)
+        entry[key + "_s"] = r.get("run_s", r.get("error"))
+        entry["spikes_brian2"] = r.get("n_spikes", entry.get("spikes_brian2"))
+    entry["spikes_match"] = entry.get("spikes_brian2") == entry.get("spikes_braingo")
+    return entry
+
+
 def run_json(cmd, env=None, cwd=None):
     out = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True)
     lines = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
@@ -112,21 +160,28 @@ def run_json(cmd, env=None, cwd=None):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--networks", default="coba,lif100k")
+    ap.add_argument("--networks", default="coba,lif100k,izh2003")
     ap.add_argument("--no-brian2", action="store_true", help="skip the Brian2 runtime peer")
     ap.add_argument("--no-cpp", action="store_true", help="skip the Brian2 cpp_standalone peer")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--duration-ms", type=float, default=None, help="braingo run length (default: network's)")
     ap.add_argument("--threading-layer", default=None, help="NUMBA_THREADING_LAYER for the braingo child")
     ap.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
+    ap.add_argument("--izh-worker", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
         worker(args.worker[0], args.worker[1], args.worker[2], float(args.worker[3]))
+        return
+    if args.izh_worker:
+        izh_worker(args.izh_worker[0], args.izh_worker[1], int(args.izh_worker[2]))
         return
     result = {"bench": "sim"}
     with tempfile.TemporaryDirectory() as tmp:
         env = dict(os.environ, PEERNETS=tmp)
         for name in args.networks.split(","):
+            if name == "izh2003":
+                result[name] = bench_izh2003(tmp, args, env)
+                continue
             subprocess.run([sys.executable, os.path.join(PEER, "make_networks.py"), "--out", tmp, "--only", name],
                            check=True, capture_output=True)
             npz = os.path.join(tmp, name + ".npz")

@@ -11,12 +11,25 @@ from braingo_core.errors import BuilderError
 
 @dataclass(frozen=True)
 class NeuronModel:
-    """One neuron model: ``code`` stored in the file, ``params`` as ((name, default), ...)."""
+    """One neuron model: ``code`` stored in the file, ``params`` as ((name, default), ...), ``schemes`` the
+    integration schemes it offers (the first is the default; docs/models.md describes each), ``cm_pF`` the
+    default capacitance of its neurons."""
 
     name: str
     code: int
     params: tuple
     doc: str
+    schemes: tuple = ("exponential",)
+    cm_pF: float = 250.0
+
+    def scheme_index(self, scheme, where="neuron type"):
+        """Index of ``scheme`` (None: the default, 0) in :attr:`schemes`; BuilderError listing them otherwise."""
+        if scheme is None:
+            return 0
+        if scheme not in self.schemes:
+            raise BuilderError(f"{where}: unknown integration scheme {scheme!r} for model '{self.name}' "
+                               f"(valid: {list(self.schemes)})")
+        return self.schemes.index(scheme)
 
     def param_vector(self, values, where="neuron type"):
         """Parameter values in storage order, defaults filled in; unknown names raise BuilderError."""
@@ -38,7 +51,7 @@ NEURON_MODELS = {m.name: m for m in (
     NeuronModel("izhikevich", 1, (("a", 0.02), ("b", 0.2), ("c_mV", -65.0), ("d", 8.0), ("v_peak_mV", 30.0)),
                 "Izhikevich 2003: dv/dt = 0.04v^2 + 5v + 140 - u + I/cm_pF, du/dt = a(bv - u) (per ms); spike when "
                 "v >= v_peak_mV, then v = c_mV, u += d; presets RS (0.02, 0.2, -65, 8), FS (0.1, 0.2, -65, 2), "
-                "CH (0.02, 0.2, -50, 2)"),
+                "CH (0.02, 0.2, -50, 2)", schemes=("euler", "netm", "substeps"), cm_pF=1.0),
     NeuronModel("graded", 2, (("v_min_mV", -100.0), ("v_max_mV", 60.0)),
                 "non-spiking graded point neuron: cm dV/dt = -g_leak (V - e_leak) + I, V clipped to [v_min, v_max]"),
     NeuronModel("hh", 3, (("g_na_S_cm2", 0.12), ("g_k_S_cm2", 0.036), ("e_na_mV", 50.0), ("e_k_mV", -77.0),
@@ -46,7 +59,8 @@ NEURON_MODELS = {m.name: m for m in (
                 "classic Hodgkin-Huxley (squid) Na/K densities in every compartment; leak, capacitance, geometry "
                 "and axial resistance from CompartmentAttr (g_pas_S_cm2, e_pas_mV, cm_uF_cm2, ra_ohm_cm); a spike "
                 "is an upward crossing of v_spike_mV at the soma"),
-    NeuronModel("celegans", 4, (), "C. elegans 16-channel soma + passive neurites (CompartmentAttr densities)"),
+    NeuronModel("celegans", 4, (), "C. elegans 16-channel soma + passive neurites (CompartmentAttr densities)",
+                schemes=("backward_euler",)),
 )}
 MODEL_BY_CODE = {m.code: m for m in NEURON_MODELS.values()}
 
@@ -58,6 +72,8 @@ IZHIKEVICH_PRESETS = {
     "FS": {"a": 0.1, "b": 0.2, "c_mV": -65.0, "d": 2.0},      # fast spiking
     "LTS": {"a": 0.02, "b": 0.25, "c_mV": -65.0, "d": 2.0},   # low-threshold spiking
 }
+#: Izhikevich scheme codes as the kernel reads them (index into the model's ``schemes``).
+IZH_EULER, IZH_NETM, IZH_SUBSTEPS = range(3)
 
 
 def get_model(name):

@@ -6,7 +6,8 @@ from braingo_core.storage import BrainDBBuilder
 
 
 def build_small_db(path, n=20, seed=1):
-    """A 20-neuron LIF network with named neurons, 2 regions, 2 receptors, gap junctions, metadata."""
+    """A 20-neuron LIF network with named neurons, 2 regions, 2 receptors, gap junctions, metadata and
+    per-neuron thresholds in the tail region."""
     rng = np.random.default_rng(seed)
     b = BrainDBBuilder(dt_ms=0.1)
     head, tail = b.add_region("head"), b.add_region("tail")
@@ -16,7 +17,8 @@ def build_small_db(path, n=20, seed=1):
     names = [f"N{i:02d}" for i in range(n)]
     half = n // 2
     b.add_neurons(half, neuron_type=lif, names=names[:half], region=head, pos_um=rng.uniform(0, 100, (half, 3)))
-    b.add_neurons(n - half, neuron_type=lif, names=names[half:], region=tail, pos_um=rng.uniform(0, 100, (n - half, 3)))
+    b.add_neurons(n - half, neuron_type=lif, names=names[half:], region=tail, pos_um=rng.uniform(0, 100, (n - half, 3)),
+                  params={"v_th_mV": np.linspace(-52.0, -48.0, n - half)})          # per-neuron thresholds
     pre = rng.integers(0, n, 80)
     post = rng.integers(0, n, 80)
     b.add_synapses(pre, post, rng.uniform(0.5, 2.0, 80), rng.uniform(0.1, 3.0, 80),

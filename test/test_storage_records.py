@@ -52,13 +52,15 @@ def test_header_layout():
     assert fmt.SegmentEntry.itemsize == 32
     assert fmt.Header.fields["segments"][1] == 96
     assert fmt.Header.fields["header_crc32"][1] == fmt.HEADER_CRC_SPAN == 504
-    covered = np.zeros(fmt.HEADER_SIZE, bool)          # every header byte is a field or a reserved (zero) byte
-    for field, (fdt, off) in fmt.Header.fields.items():
-        covered[off:off + (fdt.itemsize if field != "segments" else 32 * len(fmt.SEGMENTS))] = True
-    for lo, hi in fmt.RESERVED_HEADER_BYTES:
-        assert not covered[lo:hi].any()
-        covered[lo:hi] = True
-    assert covered.all()
+    for version in fmt.SEGMENTS_IN_VERSION:        # every header byte is a field or a reserved (zero) byte
+        covered = np.zeros(fmt.HEADER_SIZE, bool)
+        n = len(fmt.segments_of(version))
+        for field, (fdt, off) in fmt.Header.fields.items():
+            covered[off:off + (fdt.itemsize if field != "segments" else 32 * n)] = True
+        for lo, hi in fmt.reserved_header_bytes(version):
+            assert not covered[lo:hi].any()
+            covered[lo:hi] = True
+        assert covered.all()
     assert 96 + fmt.MAX_SEGMENTS * 32 <= 504
     assert len(fmt.SEGMENTS) <= fmt.MAX_SEGMENTS
 

@@ -6,7 +6,8 @@ import numbers
 import numpy as np
 
 from braingo_core.errors import NeuronLookupError, SimulationError, SnapshotError
-from braingo_core.models import NEURON_MODELS
+from braingo_core.models import MODEL_BY_CODE
+from braingo_core.sim.backends import resolve
 from braingo_core.sim.config import parse_config
 from braingo_core.sim.recording import Recorder
 from braingo_core.storage import BrainDB, load_snapshot, save_snapshot
@@ -61,26 +62,18 @@ class Simulation:
         self.config = parse_config(config)
         self.dt_ms = self.db.dt_ms
         self.n_neurons = self.db.neuron_count()
-        model = self.config["model"]
-        if model is None and self.db.neuron_count():
-            codes = set(np.asarray(self.db.neuron_types["model"]).tolist())
-            if NEURON_MODELS["celegans"].code in codes:
-                model = "celegans"
-        self.model = model
-        defaults = (self.db.metadata.get("graded_weight_scales") or {}) if model == "graded" else {}
+        codes = set(np.asarray(self.db.neuron_types["model"]).tolist()) if self.db.neuron_count() else set()
+        used = [MODEL_BY_CODE[c].name for c in codes if c in MODEL_BY_CODE]
+        self.backend, self.model = resolve(self.config["model"], used)
+        defaults = (self.db.metadata.get("graded_weight_scales") or {}) if self.model == "graded" else {}
         for key in _SCALES:                      # unset scales: the database's defaults for the graded model
             if key not in (config or {}):
                 self.config[key] = float(defaults.get(key, self.config[key]))
-        if model == "celegans":
-            from braingo_core.sim.celegans_backend import CelegansBackend
-            self._eng = CelegansBackend(self.db, self.config)
-        else:
-            from braingo_core.sim.engine import PointEngine
-            self._eng = PointEngine(self.db, self.config)
+        self._eng = self.backend.create(self.db, self.config)
         self.recorder = None
         self.n_spikes = 0
-        log.info("simulation of %s: model %s, %s", self.db.path, model or "per neuron type",
-                 "parallel" if self._eng.parallel else "serial")
+        log.info("simulation of %s: backend %s (model %s), %s", self.db.path, self.backend.name,
+                 self.model or "per neuron type", "parallel" if self._eng.parallel else "serial")
 
     # ----------------------------------------------------------------- inputs
     @property
@@ -129,6 +122,29 @@ class Simulation:
         if not np.all(np.isfinite(arr)):
             raise SimulationError(f"set_inputs: non-finite current for neuron {int(idx[np.argmin(np.isfinite(arr))])}")
         self._eng.i_ext[idx] = arr
+
+    def set_input_array(self, pA, start_tick=None):
+        """Time-varying input consumed inside the kernel (Brian2's TimedArray): row k of ``pA``
+        float[ticks, n_neurons] is added to each neuron's current during tick ``start_tick + k``
+        (default: from the current tick on); outside those ticks only the constant inputs act. ``None``
+        removes it. The array is copied; it is an input like the constant currents and not part of
+        snapshots.
+        """
+        if not hasattr(self._eng, "set_input_array"):
+            raise SimulationError(f"set_input_array is not available with backend '{self.backend.name}'")
+        if pA is None:
+            arr = np.zeros((0, self.n_neurons))
+        else:
+            arr = np.array(pA, np.float64, order="C")
+            if arr.ndim != 2 or arr.shape[1] != self.n_neurons:
+                raise SimulationError(f"set_input_array: expected shape (ticks, {self.n_neurons}), got {arr.shape}")
+            if not np.all(np.isfinite(arr)):
+                bad = np.argwhere(~np.isfinite(arr))[0]
+                raise SimulationError(f"set_input_array: non-finite current at row {bad[0]}, neuron {bad[1]}")
+        t0 = self.tick if start_tick is None else start_tick
+        if not isinstance(t0, numbers.Integral) or t0 < 0:
+            raise SimulationError(f"set_input_array: start_tick must be an integer >= 0, got {t0!r}")
+        self._eng.set_input_array(arr, int(t0))
 
     def clear_stimulus(self):
         """Remove every injected current."""
@@ -218,7 +234,7 @@ class Simulation:
         """The live dynamic arrays by name (views: writing changes the simulation)."""
         return self._eng.state_arrays()
 
-    def set_initial_state(self, v_mV=None, synapses=None):
+    def set_initial_state(self, v_mV=None, synapses=None, u=None):
         """Override the initial state (kept by :meth:`reset`).
 
         Parameters
@@ -227,11 +243,16 @@ class Simulation:
             Soma voltage.
         synapses : dict, optional
             receptor name or id -> float[n_neurons]: initial lumped conductance (nS) or current (pA).
+        u : float or float[n_neurons], optional
+            Izhikevich recovery variable (default b * v).
         """
-        if self.model == "celegans":
-            raise SimulationError("set_initial_state is not available with model 'celegans'")
+        if not hasattr(self._eng, "set_initial"):
+            raise SimulationError(f"set_initial_state is not available with model {self.model!r} "
+                                  f"(backend '{self.backend.name}')")
         if v_mV is not None:
             self._eng.set_initial("v_mV", self._finite_vec(v_mV, "v_mV"))
+        if u is not None:
+            self._eng.set_initial("u", self._finite_vec(u, "u"))
         names = self.db.metadata.get("receptor_names") or []
         for ref, val in (synapses or {}).items():
             rid = names.index(ref) if isinstance(ref, str) and ref in names else ref

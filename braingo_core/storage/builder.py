@@ -1,37 +1,14 @@
 """BrainDBBuilder: collect regions, neuron types, receptors, neurons, synapses and gap junctions, one at a
 time or in bulk from numpy arrays, validate them, build the CSR and write a .braindb atomically."""
-import json
 import math
 
 import numpy as np
 
 from braingo_core.errors import BuilderError
-from braingo_core.models import get_model
-from braingo_core.storage import format as fmt
+from braingo_core.models import MODEL_BY_CODE, get_model
 from braingo_core.storage import records as rec
-from braingo_core.storage.atomic import atomic_open
-
-_COMP_FIELDS = {"length_um": 10.0, "diam_um": 1.0, "ra_ohm_cm": 100.0, "cm_uF_cm2": 1.0,
-                "g_pas_S_cm2": 0.0, "e_pas_mV": -65.0}
-
-
-def concat(chunks, dtype):
-    """Concatenate record chunks keeping ``dtype`` exactly (numpy's promotion would drop the padding)."""
-    out = np.zeros(sum(len(c) for c in chunks), dtype)
-    i = 0
-    for c in chunks:
-        out[i:i + len(c)] = c
-        i += len(c)
-    return out
-
-
-def _as_array(value, n, dtype, name):
-    arr = np.asarray(value, dtype=dtype)
-    if arr.ndim == 0:
-        return np.full(n, arr, dtype=dtype)
-    if arr.shape != (n,):
-        raise BuilderError(f"{name}: expected {n} values, got shape {arr.shape}")
-    return arr
+from braingo_core.storage.rows import as_array, compartment_rows, param_rows
+from braingo_core.storage.writer import concat, write_braindb
 
 
 class BrainDBBuilder:
@@ -59,6 +36,7 @@ class BrainDBBuilder:
         self._n_comps = 0
         self._syn = []              # chunks of SynapseAttr
         self._gj = []               # chunks of GapJunction
+        self._nparams = []          # chunks of NeuronParam
 
     # ------------------------------------------------------------ read-only
     @property
@@ -87,16 +65,25 @@ class BrainDBBuilder:
         self._region_names.append(name)
         return len(self._regions) - 1
 
-    def add_neuron_type(self, name, model="lif", params=None):
-        """Add a neuron type of model ``model`` (see braingo_core.models); returns its id."""
+    def add_neuron_type(self, name, model="lif", params=None, scheme=None, substeps=1):
+        """Add a neuron type of model ``model`` (see braingo_core.models); returns its id.
+
+        ``scheme``: integration scheme, one of the model's ``schemes`` (None: its default; docs/models.md),
+        ``substeps``: sub-steps per tick for the "substeps" scheme (1..65535).
+        """
         self._check_new_name(name, self._type_names, "neuron type")
         m = get_model(model)
-        vec = m.param_vector(params, where=f"neuron type '{name}'")
+        where = f"neuron type '{name}'"
+        code = m.scheme_index(scheme, where)
+        if not isinstance(substeps, (int, np.integer)) or not 1 <= substeps <= 65535:
+            raise BuilderError(f"{where}: substeps must be an integer in [1, 65535], got {substeps!r}")
+        vec = m.param_vector(params, where=where)
         if len(vec) > rec.MAX_TYPE_PARAMS:
             raise BuilderError(f"model '{model}' has {len(vec)} parameters; the format holds {rec.MAX_TYPE_PARAMS}")
         row = np.zeros((), rec.NeuronType)
         row["model"], row["n_params"] = m.code, len(vec)
         row["params"][:len(vec)] = vec
+        row["scheme"], row["substeps"] = code, substeps
         self._types.append(row)
         self._type_names.append(name)
         return len(self._types) - 1
@@ -105,8 +92,10 @@ class BrainDBBuilder:
                      g_max_nS=1.0, v_th_mV=-20.0, delta_mV=5.0, k_per_ms=0.5):
         """Add a receptor (synapse kinetics) type; returns its id (< 256).
 
-        ``kind``: "current" (weight in pA), "conductance" (weight in nS, driving force E_rev) or "graded"
-        (I = w * g_max_nS * s * (V_post - E_rev), s relaxing to a sigmoid of V_pre; v_th_mV, delta_mV, k_per_ms).
+        ``kind``: "current" (weight in pA), "conductance" (weight in nS, driving force E_rev), "delta" (weight in
+        pA, a current lasting exactly the tick the event arrives in: instantaneous at the time scale dt; the
+        time constants are not used and stored as 0) or "graded" (I = w * g_max_nS * s * (V_post - E_rev), s
+        relaxing to a sigmoid of V_pre; v_th_mV, delta_mV, k_per_ms). See docs/models.md.
         """
         self._check_new_name(name, self._receptor_names, "receptor")
         if kind not in rec.RECEPTOR_KINDS:
@@ -120,6 +109,8 @@ class BrainDBBuilder:
             raise BuilderError(f"receptor '{name}': time constants, g_max_nS and k_per_ms must be >= 0")
         if len(self._receptors) >= 255:
             raise BuilderError("too many receptor types (max 255)")
+        if kind == "delta":
+            vals["tau_rise_ms"] = vals["tau_decay_ms"] = 0.0
         row = np.zeros((), rec.ReceptorType)
         row["kind"] = rec.RECEPTOR_KINDS[kind]
         for key, v in vals.items():
@@ -129,7 +120,7 @@ class BrainDBBuilder:
         return len(self._receptors) - 1
 
     # ---------------------------------------------------------------- neurons
-    def add_neuron(self, name=None, neuron_type=0, region=None, cm_pF=250.0, g_leak_nS=12.5, e_leak_mV=-65.0,
+    def add_neuron(self, name=None, neuron_type=0, region=None, cm_pF=None, g_leak_nS=12.5, e_leak_mV=-65.0,
                    pos_um=(0.0, 0.0, 0.0), flags=0, compartments=None):
         """Add one neuron; returns its id.
 
@@ -142,13 +133,25 @@ class BrainDBBuilder:
                                     pos_um=np.asarray(pos_um, float).reshape(1, 3), flags=flags,
                                     compartments=[compartments] if compartments else None)[0])
 
-    def add_neurons(self, n, neuron_type=0, names=None, region=None, cm_pF=250.0, g_leak_nS=12.5,
-                    e_leak_mV=-65.0, pos_um=None, flags=0, compartments=None):
-        """Add ``n`` neurons from scalars or arrays; returns their ids (int64[n])."""
+    def add_neurons(self, n, neuron_type=0, names=None, region=None, cm_pF=None, g_leak_nS=12.5,
+                    e_leak_mV=-65.0, pos_um=None, flags=0, compartments=None, params=None):
+        """Add ``n`` neurons from scalars or arrays; returns their ids (int64[n]).
+
+        ``params``: model parameter name -> scalar or float[n], per-neuron values of the neuron type's model
+        parameters (e.g. Izhikevich a, b, c_mV, d); the rest keep the type's values. Stored compactly: only
+        values that differ from the type's (segment neuron_params, docs/format.md).
+
+        ``cm_pF`` None: the model's default capacitance (``NeuronModel.cm_pF``: 1 for Izhikevich, whose
+        input is then in the paper's mV/ms; 250 pF otherwise). ``g_leak_nS``, ``e_leak_mV``: passive membrane
+        (Izhikevich uses ``e_leak_mV`` as its initial v only).
+        """
         n = int(n)
         if n < 0:
             raise BuilderError(f"add_neurons: n must be >= 0, got {n}")
         tid = self._lookup(neuron_type, self._type_names, "neuron type")
+        model = MODEL_BY_CODE[int(self._types[tid]["model"])]
+        if cm_pF is None:
+            cm_pF = model.cm_pF
         rid = 0 if region is None else self._lookup(region, self._region_names, "region")
         if names is not None:
             names = list(names)
@@ -163,12 +166,13 @@ class BrainDBBuilder:
         if compartments is not None and len(compartments) != n:
             raise BuilderError(f"add_neurons: {len(compartments)} compartment lists for {n} neurons")
         ids = np.arange(self._n_neurons, self._n_neurons + n, dtype=np.int64)
+        overrides = param_rows(model, self._types[tid]["params"], params, ids)
         attr = np.zeros(n, rec.NeuronAttr)
         attr["id"] = ids
         attr["neuron_type"] = tid
         attr["region_id"] = rid
         for key, val in (("cm_pF", cm_pF), ("g_leak_nS", g_leak_nS), ("e_leak_mV", e_leak_mV)):
-            arr = _as_array(val, n, np.float64, key)
+            arr = as_array(val, n, np.float64, key)
             if not np.all(np.isfinite(arr)):
                 raise BuilderError(f"add_neurons: {key} has non-finite values")
             attr[key] = arr
@@ -177,50 +181,22 @@ class BrainDBBuilder:
         if pos_um is not None:
             pos = np.asarray(pos_um, float).reshape(n, 3)
             attr["x_um"], attr["y_um"], attr["z_um"] = pos[:, 0], pos[:, 1], pos[:, 2]
-        attr["flags"] = _as_array(flags, n, np.uint8, "flags")
+        attr["flags"] = as_array(flags, n, np.uint8, "flags")
         n_comp = np.ones(n, np.int64)
         comp_rows = []
         for i in range(n):
             comps = compartments[i] if compartments is not None else None
-            comp_rows.append(self._compartment_rows(int(ids[i]), comps))
+            comp_rows.append(compartment_rows(int(ids[i]), comps))
             n_comp[i] = len(comp_rows[-1])
         attr["n_compartment"] = n_comp
         attr["first_comp_id"] = self._n_comps + np.concatenate(([0], np.cumsum(n_comp)[:-1]))
         self._comps.append(concat(comp_rows, rec.CompartmentAttr))
         self._n_comps += int(n_comp.sum())
         self._neurons.append(attr)
+        self._nparams.append(overrides)
         self._names.extend(names if names is not None else [None] * n)
         self._n_neurons += n
         return ids
-
-    def _compartment_rows(self, neuron_id, comps):
-        comps = comps or [{}]
-        rows = np.zeros(len(comps), rec.CompartmentAttr)
-        for j, c in enumerate(comps):
-            unknown = set(c) - set(_COMP_FIELDS) - {"parent", "kind", "gbar_S_cm2"}
-            if unknown:
-                raise BuilderError(f"neuron {neuron_id} compartment {j}: unknown field(s) {sorted(unknown)}")
-            parent = int(c.get("parent", -1 if j == 0 else 0))
-            if (j == 0) != (parent == -1) or parent >= j:
-                raise BuilderError(f"neuron {neuron_id} compartment {j}: parent {parent} is invalid; compartment 0"
-                                   " is the only root and parents come before children (a tree)")
-            rows[j]["neuron_id"] = neuron_id
-            rows[j]["parent"] = parent          # local; made global in write()
-            kind = c.get("kind", "soma" if j == 0 else "neurite")
-            if kind not in rec.COMPARTMENT_KINDS:
-                raise BuilderError(f"neuron {neuron_id} compartment {j}: kind '{kind}' not in "
-                                   f"{sorted(rec.COMPARTMENT_KINDS)}")
-            rows[j]["kind"] = rec.COMPARTMENT_KINDS[kind]
-            for key, default in _COMP_FIELDS.items():
-                v = float(c.get(key, default))
-                if not math.isfinite(v) or (key != "e_pas_mV" and v < 0):
-                    raise BuilderError(f"neuron {neuron_id} compartment {j}: {key} = {v} is invalid")
-                rows[j][key] = v
-            gbar = np.asarray(c.get("gbar_S_cm2", np.zeros(16)), float)
-            if gbar.shape != (16,) or not np.all(np.isfinite(gbar)) or np.any(gbar < 0):
-                raise BuilderError(f"neuron {neuron_id} compartment {j}: gbar_S_cm2 must be 16 finite values >= 0")
-            rows[j]["gbar_S_cm2"] = gbar
-        return rows
 
     # --------------------------------------------------------------- synapses
     def neuron_index(self, ref):
@@ -247,7 +223,7 @@ class BrainDBBuilder:
     def _comp_ids(self, local, neuron_ids, name):
         if local is None:
             return np.full(neuron_ids.size, rec.NO_COMP, np.uint32)
-        local = _as_array(local, neuron_ids.size, np.int64, name)
+        local = as_array(local, neuron_ids.size, np.int64, name)
         first, count = self._first_comp_and_count()
         if np.any(local < 0) or np.any(local >= count[neuron_ids]):
             raise BuilderError(f"{name}: compartment index out of range for its neuron")
@@ -276,7 +252,9 @@ class BrainDBBuilder:
         weight : float[n]
             pA (current receptors), nS (conductance receptors) or dimensionless (graded).
         delay_ms : float[n] or None
-            Transmission delay, rounded to ticks; None means one tick. Must be >= 0 and < 65536 ticks.
+            Transmission delay, rounded to ticks; None means no delay (0 ticks). Must be >= 0 and < 65536
+            ticks. A spike of tick n with a delay of d ticks first changes the target's update of tick
+            n + d + 1: with no delay, the next update (Brian2's and net.m's convention).
         receptor : int, str or int[n]
             Receptor type id(s) or name.
         syn_type : "spike" or "graded"
@@ -291,13 +269,13 @@ class BrainDBBuilder:
         n = pre_ids.size
         if post_ids.size != n:
             raise BuilderError(f"add_synapses: {n} pre ids but {post_ids.size} post ids")
-        w = _as_array(weight, n, np.float64, "synapse weight")
+        w = as_array(weight, n, np.float64, "synapse weight")
         if not np.all(np.isfinite(w)):
             raise BuilderError(f"synapse weight: non-finite value at index {int(np.argmin(np.isfinite(w)))}")
         if delay_ms is None:
-            ticks = np.ones(n, np.int64)
+            ticks = np.zeros(n, np.int64)
         else:
-            d = _as_array(delay_ms, n, np.float64, "synapse delay_ms")
+            d = as_array(delay_ms, n, np.float64, "synapse delay_ms")
             if not np.all(np.isfinite(d)) or np.any(d < 0):
                 bad = d[~np.isfinite(d) | (d < 0)][0]
                 raise BuilderError(f"synapse delay_ms: {bad} is invalid (must be finite and >= 0)")
@@ -307,24 +285,24 @@ class BrainDBBuilder:
         if isinstance(receptor, (str, int, np.integer)):
             rid = np.full(n, self._lookup(receptor, self._receptor_names, "receptor"), np.int64)
         else:
-            rid = _as_array(receptor, n, np.int64, "synapse receptor")
+            rid = as_array(receptor, n, np.int64, "synapse receptor")
             if rid.size and (rid.min() < 0 or rid.max() >= len(self._receptors)):
                 raise BuilderError(f"synapse receptor: id out of range [0, {len(self._receptors)})")
         if syn_type not in rec.SYN_TYPES:
             raise BuilderError(f"synapse syn_type '{syn_type}' not in {sorted(rec.SYN_TYPES)}")
-        cnt = _as_array(count, n, np.int64, "synapse count")
+        cnt = as_array(count, n, np.int64, "synapse count")
         if cnt.size and (cnt.min() < 0 or cnt.max() > 65535):
             raise BuilderError("synapse count must be in [0, 65535]")
         kinds = np.array([int(r["kind"]) for r in self._receptors] or [0], np.int64)
         s = np.zeros(n, rec.SynapseAttr)
         s["pre_neuron"], s["post_neuron"], s["base_weight"] = pre_ids, post_ids, w
         s["delay_ticks"], s["syn_type"], s["receptor_type"] = ticks, rec.SYN_TYPES[syn_type], rid
-        s["syn_mode"] = (kinds[rid] != rec.RECEPTOR_CURRENT) if len(self._receptors) else 0
-        s["plastic"] = _as_array(plastic, n, bool, "synapse plastic")
+        s["syn_mode"] = ~np.isin(kinds[rid], (rec.RECEPTOR_CURRENT, rec.RECEPTOR_DELTA)) if len(self._receptors) else 0
+        s["plastic"] = as_array(plastic, n, bool, "synapse plastic")
         s["count"] = cnt
         s["pre_comp"] = self._comp_ids(pre_comp, pre_ids, "synapse pre_comp")
         s["post_comp"] = self._comp_ids(post_comp, post_ids, "synapse post_comp")
-        s["w_max"] = _as_array(w_max, n, np.float64, "synapse w_max")
+        s["w_max"] = as_array(w_max, n, np.float64, "synapse w_max")
         self._syn.append(s)
 
     def add_gap_junction(self, a, b, weight_nS, comp_a=None, comp_b=None):
@@ -337,7 +315,7 @@ class BrainDBBuilder:
         ia, ib = self._ids(a, "gap junction a"), self._ids(b, "gap junction b")
         if ia.size != ib.size:
             raise BuilderError(f"add_gap_junctions: {ia.size} vs {ib.size} ids")
-        w = _as_array(weight_nS, ia.size, np.float64, "gap junction weight_nS")
+        w = as_array(weight_nS, ia.size, np.float64, "gap junction weight_nS")
         if not np.all(np.isfinite(w)) or np.any(w < 0):
             raise BuilderError("gap junction weight_nS must be finite and >= 0")
         g = np.zeros(ia.size, rec.GapJunction)
@@ -374,44 +352,18 @@ class BrainDBBuilder:
             regions["id"], regions["parent"] = np.array(self._regions)[:, 0], np.array(self._regions)[:, 1]
         if neurons.size:
             regions["n_neurons"] = np.bincount(neurons["region_id"], minlength=len(regions))
-        max_delay = int(syn["delay_ticks"].max()) if syn.size else 0
         meta = dict(self.metadata)
         meta.setdefault("neuron_names", self._names if any(n is not None for n in self._names) else None)
         meta["region_names"] = self._region_names
         meta["neuron_type_names"] = self._type_names
         meta["receptor_names"] = self._receptor_names
-        try:
-            meta_bytes = json.dumps(meta, separators=(",", ":"), allow_nan=False).encode()
-        except (TypeError, ValueError) as exc:
-            raise BuilderError(f"metadata is not JSON-serialisable: {exc}") from None
         segments = {"neurons": neurons, "compartments": comps, "row_ptr": row_ptr, "col_idx": col_idx,
                     "synapses": syn, "gap_junctions": gj, "regions": regions,
                     "neuron_types": concat([t.reshape(1) for t in self._types], rec.NeuronType),
-                    "receptors": concat([r.reshape(1) for r in self._receptors], rec.ReceptorType),
-                    "metadata": np.frombuffer(meta_bytes, np.uint8)}
-        hdr = np.zeros((), fmt.Header)
-        hdr["magic"], hdr["version"] = fmt.MAGIC, fmt.VERSION
-        hdr["n_neurons"], hdr["n_compartments"] = len(neurons), len(comps)
-        hdr["n_synapses"], hdr["n_gap_junctions"] = len(syn), len(gj)
-        hdr["n_regions"], hdr["n_neuron_types"], hdr["n_receptors"] = len(regions), len(self._types), len(self._receptors)
-        hdr["dt_ms"], hdr["max_delay_ticks"], hdr["ring_size"] = self.dt_ms, max_delay, max_delay + 1
-        hdr["n_segments"], hdr["meta_len"] = len(fmt.SEGMENTS), len(meta_bytes)
-        offset = fmt.HEADER_SIZE
-        for slot, name in enumerate(fmt.SEGMENTS):
-            arr = segments[name]
-            entry = hdr["segments"][slot]
-            entry["offset"], entry["length"], entry["count"] = offset, arr.nbytes, len(arr)
-            entry["itemsize"], entry["checksum"] = arr.dtype.itemsize, fmt.checksum(arr)
-            offset = fmt.align(offset + arr.nbytes)
-        with atomic_open(path) as f:
-            f.write(fmt.pack_header(hdr))
-            for slot, name in enumerate(fmt.SEGMENTS):
-                entry = hdr["segments"][slot]
-                f.seek(int(entry["offset"]))
-                if segments[name].nbytes:
-                    segments[name].tofile(f)
-            f.truncate(fmt.align(offset))
-        return path
+                    "receptors": concat([r.reshape(1) for r in self._receptors], rec.ReceptorType)}
+        nparams = concat(self._nparams, rec.NeuronParam)
+        segments["neuron_params"] = nparams[np.lexsort((nparams["param"], nparams["neuron"]))]
+        return write_braindb(path, self.dt_ms, segments, meta)
 
     # ---------------------------------------------------------------- helpers
     @staticmethod

@@ -13,7 +13,8 @@ import xxhash
 from braingo_core.errors import BrainDBFormatError
 
 MAGIC = b"BRAINDB\x00"
-VERSION = 1
+#: Version 2 added the neuron_params segment; version-1 files (10 segments) are read with it empty.
+VERSION = 2
 HEADER_SIZE = 512
 ALIGN = 64
 MAX_SEGMENTS = 12
@@ -24,7 +25,9 @@ MAX_DELAY_TICKS = 65535
 
 #: Segment names in file order; the index is the slot in the segment table.
 SEGMENTS = ("neurons", "compartments", "row_ptr", "col_idx", "synapses", "gap_junctions",
-            "regions", "neuron_types", "receptors", "metadata")
+            "regions", "neuron_types", "receptors", "metadata", "neuron_params")
+#: Number of segments a file of each version holds (the first ones of ``SEGMENTS``).
+SEGMENTS_IN_VERSION = {1: 10, 2: 11}
 
 SegmentEntry = np.dtype([("offset", "<u8"), ("length", "<u8"), ("checksum", "<u8"), ("count", "<u4"),
                          ("itemsize", "<u4")])  # 32 B; checksum = XXH3-64 of the segment bytes
@@ -39,8 +42,16 @@ Header = np.dtype({
     "itemsize": HEADER_SIZE,
 })
 HEADER_CRC_SPAN = 504  # header_crc32 covers bytes [0, 504)
-#: Header byte ranges that hold no field: zero in every valid file (checked on open).
-RESERVED_HEADER_BYTES = ((88, 96), (96 + 32 * len(SEGMENTS), 504), (508, 512))
+
+
+def segments_of(version):
+    """The segment names a file of ``version`` holds, in file order (the first ones of :data:`SEGMENTS`)."""
+    return SEGMENTS[:SEGMENTS_IN_VERSION[int(version)]]
+
+
+def reserved_header_bytes(version):
+    """Header byte ranges that hold no field in a file of ``version``: zero in every valid file."""
+    return ((88, 96), (96 + 32 * len(segments_of(version)), 504), (508, 512))
 
 
 def align(n, a=ALIGN):
@@ -88,18 +99,18 @@ def unpack_header(raw, path):
     if hdr["version"] > VERSION:
         raise BrainDBFormatError(f"{path}: header field version is {int(hdr['version'])}; this braingo reads "
                                  f"version <= {VERSION} (upgrade braingo)")
-    if hdr["version"] < 1:
+    if int(hdr["version"]) not in SEGMENTS_IN_VERSION:
         raise BrainDBFormatError(f"{path}: header field version is {int(hdr['version'])}, invalid")
     if zlib.crc32(raw[:HEADER_CRC_SPAN]) != hdr["header_crc32"]:
         raise BrainDBFormatError(f"{path}: header checksum mismatch (header bytes 0..503 are corrupt)")
-    for lo, hi in RESERVED_HEADER_BYTES:
+    for lo, hi in reserved_header_bytes(hdr["version"]):
         if any(raw[lo:hi]):
             raise BrainDBFormatError(f"{path}: reserved header bytes {lo}..{hi - 1} are not zero (corrupt)")
     if hdr["flags"] != 0:
-        raise BrainDBFormatError(f"{path}: header field flags = {int(hdr['flags'])}; version 1 defines none")
-    if hdr["n_segments"] != len(SEGMENTS):
+        raise BrainDBFormatError(f"{path}: header field flags = {int(hdr['flags'])}; no version defines any")
+    if hdr["n_segments"] != len(segments_of(hdr["version"])):
         raise BrainDBFormatError(f"{path}: header field n_segments = {int(hdr['n_segments'])}, expected "
-                                 f"{len(SEGMENTS)}")
+                                 f"{len(segments_of(hdr['version']))} for version {int(hdr['version'])}")
     check_dt_ms(hdr["dt_ms"], BrainDBFormatError, f"{path}: header field dt_ms")
     if hdr["max_delay_ticks"] > MAX_DELAY_TICKS or hdr["ring_size"] != hdr["max_delay_ticks"] + 1:
         raise BrainDBFormatError(f"{path}: header fields ring_size = {int(hdr['ring_size'])} and max_delay_ticks "
@@ -120,7 +131,7 @@ def check_layout(hdr, size, path, dtypes):
     or a gap byte (the gaps are checked to be zero by the reader).
     """
     spans, expect = [], HEADER_SIZE
-    for slot, name in enumerate(SEGMENTS):
+    for slot, name in enumerate(segments_of(hdr["version"])):
         e = hdr["segments"][slot]
         off, length, count, item = int(e["offset"]), int(e["length"]), int(e["count"]), int(e["itemsize"])
         dt = dtypes[name]

@@ -19,7 +19,7 @@ from braingo_core.storage import records as rec
 _DTYPES = {"neurons": rec.NeuronAttr, "compartments": rec.CompartmentAttr, "row_ptr": np.dtype("<u8"),
            "col_idx": np.dtype("<u4"), "synapses": rec.SynapseAttr, "gap_junctions": rec.GapJunction,
            "regions": rec.Region, "neuron_types": rec.NeuronType, "receptors": rec.ReceptorType,
-           "metadata": np.dtype("u1")}
+           "metadata": np.dtype("u1"), "neuron_params": rec.NeuronParam}
 #: Synapse records per chunk of the streaming verification (32 MiB of SynapseAttr).
 CHUNK_SYNAPSES = 1 << 20
 
@@ -62,8 +62,11 @@ class BrainDB:
         except FileNotFoundError:
             raise BrainDBFormatError(f"{self.path}: no such file") from None
         self._map = np.memmap(self.path, dtype=np.uint8, mode="r")
+        present = fmt.segments_of(self.header["version"])
         self._segments = {name: self._map[off:off + length].view(_DTYPES[name])
-                          for name, (off, length) in zip(fmt.SEGMENTS, spans)}
+                          for name, (off, length) in zip(present, spans)}
+        for name in fmt.SEGMENTS[len(present):]:         # a segment added after this file's version: empty
+            self._segments[name] = np.zeros(0, _DTYPES[name])
         self._check_counts()
         self._n = self.neuron_count()
         # Plain ndarray views of the same read-only pages: slicing them skips np.memmap's per-view overhead.
@@ -132,7 +135,7 @@ class BrainDB:
         buf = bytearray(chunk * rec.SynapseAttr.itemsize)
         col_buf = bytearray(chunk * 4)
         with open(self.path, "rb") as f:
-            for slot, name in enumerate(fmt.SEGMENTS):
+            for slot, name in enumerate(fmt.segments_of(self.header["version"])):
                 if name in ("synapses", "col_idx"):
                     continue
                 if fmt.checksum(self._segments[name]) != int(self.header["segments"][slot]["checksum"]):
@@ -217,6 +220,16 @@ class BrainDB:
             for start in range(0, n, chunk):
                 cnt = min(chunk, n - start)
                 yield start, self._stream(f, "synapses", start, cnt, bytearray(cnt * rec.SynapseAttr.itemsize))
+
+    def read_records(self, segment, start, count):
+        """Copy of records [start, start + count) of ``segment``, read from the file (no mmap page stays resident)."""
+        seg = self._segments[segment]
+        stop = min(max(int(start), 0) + max(int(count), 0), len(seg))
+        start = min(max(int(start), 0), stop)
+        off = int(self.header["segments"][fmt.SEGMENTS.index(segment)]["offset"])
+        with open(self.path, "rb") as f:
+            f.seek(off + start * seg.dtype.itemsize)
+            return np.fromfile(f, seg.dtype, stop - start)
 
     @property
     def dt_ms(self):

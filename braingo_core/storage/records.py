@@ -19,9 +19,10 @@ CELEGANS_CHANNELS = (
 # Enumerations stored as small integers.
 SYN_SPIKE, SYN_GRADED = 0, 1                     # SynapseAttr.syn_type
 MODE_CURRENT, MODE_CONDUCTANCE = 0, 1            # SynapseAttr.syn_mode
-RECEPTOR_CURRENT, RECEPTOR_CONDUCTANCE, RECEPTOR_GRADED = 0, 1, 2   # ReceptorType.kind
+RECEPTOR_CURRENT, RECEPTOR_CONDUCTANCE, RECEPTOR_GRADED, RECEPTOR_DELTA = 0, 1, 2, 3   # ReceptorType.kind
 SYN_TYPES = {"spike": SYN_SPIKE, "graded": SYN_GRADED}
-RECEPTOR_KINDS = {"current": RECEPTOR_CURRENT, "conductance": RECEPTOR_CONDUCTANCE, "graded": RECEPTOR_GRADED}
+RECEPTOR_KINDS = {"current": RECEPTOR_CURRENT, "conductance": RECEPTOR_CONDUCTANCE, "graded": RECEPTOR_GRADED,
+                  "delta": RECEPTOR_DELTA}
 COMPARTMENT_KINDS = {"soma": 0, "neurite": 1, "axon": 2, "dendrite": 3}
 FLAG_SENSORY, FLAG_MOTOR, FLAG_INHIBITORY = 1, 2, 4      # NeuronAttr.flags bits
 
@@ -59,19 +60,27 @@ GapJunction = _dtype([
     ("post_comp", "<u4", 16), ("flags", "<u4", 20),
 ], 24)
 
-NeuronType = _dtype([("model", "<u4", 0), ("n_params", "<u4", 4), ("params", "<f8", (MAX_TYPE_PARAMS,), 8)], 128)
+#: ``scheme``: index into the model's ``schemes`` (:mod:`braingo_core.models`; 0 = its default, so files written
+#: before the field existed read as the default); ``substeps``: sub-steps per tick of a sub-stepped scheme
+#: (0 or 1 = one).
+NeuronType = _dtype([("model", "<u4", 0), ("n_params", "<u4", 4), ("params", "<f8", (MAX_TYPE_PARAMS,), 8),
+                     ("scheme", "u1", 120), ("substeps", "<u2", 122)], 128)
 
 ReceptorType = _dtype([
     ("kind", "<u4", 0), ("e_rev_mV", "<f4", 4), ("tau_rise_ms", "<f4", 8), ("tau_decay_ms", "<f4", 12),
     ("g_max_nS", "<f4", 16), ("v_th_mV", "<f4", 20), ("delta_mV", "<f4", 24), ("k_per_ms", "<f4", 28),
 ], 64)
 
+#: One per-neuron model parameter (``add_neurons(params=...)``) that differs from its neuron type's value:
+#: ``params[param]`` of neuron ``neuron`` is ``value``. Sorted by (neuron, param); only differing values are stored.
+NeuronParam = _dtype([("neuron", "<u4", 0), ("param", "<u4", 4), ("value", "<f8", 8)], 16)
+
 Region = _dtype([("id", "<u4", 0), ("parent", "<i4", 4), ("n_neurons", "<u4", 8)], 16)
 
 #: Sizes the format promises (tests assert them).
 ITEMSIZES = {
     "NeuronAttr": 64, "CompartmentAttr": 128, "SynapseAttr": 32, "GapJunction": 24, "NeuronType": 128,
-    "ReceptorType": 64, "Region": 16,
+    "ReceptorType": 64, "Region": 16, "NeuronParam": 16,
 }
 
 
