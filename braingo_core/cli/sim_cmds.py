@@ -4,8 +4,7 @@ import time
 import numpy as np
 
 from braingo_core.errors import SimulationError
-
-MODELS = ("graded", "celegans")
+from braingo_core.sim.backends import backend_names
 
 
 def register(sub):
@@ -40,7 +39,8 @@ def register(sub):
 
 def _common(p, duration_default=100.0):
     p.add_argument("-d", "--duration", type=float, default=duration_default, metavar="MS", help="simulated ms")
-    p.add_argument("--model", choices=MODELS, default=None, help="override the neuron model (default: per type)")
+    p.add_argument("--model", choices=backend_names(), default=None,
+                   help="simulation backend (default: each neuron type's own model)")
     p.add_argument("--seed", type=int, default=0, help="seed of the Poisson drive")
     p.add_argument("--threads", default="auto", help="'auto', 1 or 2+")
 

@@ -5,10 +5,11 @@ A config is a plain dict; :func:`parse_config` fills defaults and raises
 
 Keys
 ----
-model : None, "graded" or "celegans"
-    None: every neuron runs the model of its neuron type. "graded": every neuron is a graded
-    (non-spiking) point neuron, whatever its type says (the worm's fast mode). "celegans": the
-    16-channel compartmental model of :mod:`braingo_core.sim.celegans`.
+model : None or a backend name of :mod:`braingo_core.sim.backends`
+    None: every neuron runs the model of its neuron type (a database of 16-channel C. elegans types
+    runs the "celegans" backend). "graded": every neuron is a graded (non-spiking) point neuron,
+    whatever its type says (the worm's fast mode). "celegans": the 16-channel compartmental model of
+    :mod:`braingo_core.sim.celegans`. The valid names are ``backends.backend_names()``.
 seed : int
     Seed of the external Poisson drive (the only randomness of the engine).
 threads : "auto", 1 or 2+
@@ -32,12 +33,12 @@ import math
 import numbers
 
 from braingo_core.errors import SimulationError
+from braingo_core.sim.backends import get_backend
 
 STDP_DEFAULTS = {"a_plus": 0.01, "a_minus_ratio": 1.05, "tau_plus_ms": 20.0, "tau_minus_ms": 20.0,
                  "batch_ms": 100.0}
 DEFAULTS = {"model": None, "seed": 0, "threads": "auto", "stdp": False, "poisson": None,
             "max_ring_bytes": 2 << 30, "synapse_weight_scale": 1.0, "gap_weight_scale": 1.0}
-MODELS = (None, "graded", "celegans")
 
 
 def _finite(where, value, positive=False):
@@ -58,8 +59,11 @@ def parse_config(config):
     if unknown:
         raise SimulationError(f"config: unknown key(s) {unknown} (known: {sorted(DEFAULTS)})")
     cfg.update(config)
-    if cfg["model"] not in MODELS:
-        raise SimulationError(f"config model: {cfg['model']!r} is not one of {list(MODELS)}")
+    if cfg["model"] is not None:
+        try:
+            get_backend(cfg["model"])
+        except SimulationError as exc:
+            raise SimulationError(f"config model: {exc}") from None
     if not isinstance(cfg["seed"], numbers.Integral) or cfg["seed"] < 0:
         raise SimulationError(f"config seed: {cfg['seed']!r} is not a non-negative integer")
     th = cfg["threads"]

@@ -23,23 +23,26 @@ import math
 from numba import njit
 
 from braingo_core.sim.kernels_loop import DIVERGED, DONE, variant
-from braingo_core.sim.kernels_neuron import graded_gate
+from braingo_core.sim.kernels_neuron import any_nonzero, graded_gate
 
 
-def _run_graded(n_ticks, net, st, scr, rec):
+def _run_graded(n_ticks, net, rows, st, inp, scr, rec):
     """Advance ``n_ticks`` ticks; returns (ticks done, DONE or DIVERGED) like ``kernels_loop.run_ticks``.
 
-    ``net``: soma int64[n], cls int32[n], c_params [n_cls, 5] (v_min_mV, v_max_mV), c_cm_pF, c_gl_nS,
-    c_inv_gl, c_el_mV, c_decay_m [n_cls], then :func:`network.graded_rows`, then g_vth_mV, g_delta_mV,
-    g_k_per_ms, g_e_mV [G] and dt_ms.
-    ``st``: v [n_nodes] mV, s_gate [G, n_nodes], has_iext, i_ext [n] pA, lesion uint8[n_nodes], tick int64[1].
-    ``scr``: live, vs, g_gap, gext (nS), dext (pA) [n]; gap_wl [m_gap]; sa [Q].
+    ``net`` the ``Net`` (classes: c_params = v_min_mV, v_max_mV), ``rows`` its ``GradedRows``, ``st`` the
+    ``State`` (v, s_gate, tick), ``inp`` the ``Inputs``, ``scr`` a ``GradedScratch``, ``rec`` a ``Rec``
+    (:mod:`braingo_core.sim.tables`).
     """
-    (soma, cls, c_params, c_cm, c_gl, c_inv_gl, c_el, c_decay_m, gap_ptr, gap_y, gap_w, gs_ptr, gs_q, gs_e, gs_w,
-     q_flat, q_pre, q_slot, g_vth, g_delta, g_k, g_e, dt) = net
-    v, s_gate, has_iext, i_ext, lesion, tick = st
-    live, vs, g_gap, gext, dext, gap_wl, sa = scr
-    rec_col, rec_every, rec_v, rec_row, out_i, out_t, out_n, err = rec
+    soma, cls, c_params, c_cm, c_gl, c_inv_gl, c_el, c_decay_m = (net.soma, net.cls, net.c_params, net.c_cm,
+                                                                  net.c_gl, net.c_inv_gl, net.c_el, net.c_decay_m)
+    gap_ptr, gap_y, gap_w, gs_ptr, gs_q, gs_e, gs_w = (rows.gap_ptr, rows.gap_y, rows.gap_w, rows.gs_ptr, rows.gs_q,
+                                                       rows.gs_e, rows.gs_w)
+    q_flat, q_pre, q_slot = rows.q_flat, rows.q_pre, rows.q_slot
+    g_vth, g_delta, g_k, g_e, dt = net.g_vth, net.g_delta, net.g_k, net.g_e, net.dt_ms
+    v, s_gate, tick, i_ext, lesion = st.v, st.s_gate, st.tick, inp.i_ext, inp.lesion
+    live, vs, g_gap, gext, dext, gap_wl, sa = scr.live, scr.vs, scr.g_gap, scr.gext, scr.dext, scr.gap_wl, scr.sa
+    rec_col, rec_every, rec_v, rec_row, err = rec.col, rec.every, rec.v_buf, rec.row, rec.err
+    has_iext = any_nonzero(i_ext)
     n = soma.shape[0]
     sf = s_gate.reshape(-1)
     for i in range(n):

@@ -23,7 +23,7 @@ from numba.extending import intrinsic
 
 from braingo_core.sim.kernels_lif_simd import poisson_pass, poisson_tail, poisson_thresholds, update_pass
 from braingo_core.sim.kernels_loop import DIVERGED, DONE, SPIKE_BUFFER_FULL, variant
-from braingo_core.sim.kernels_neuron import end_window
+from braingo_core.sim.kernels_neuron import any_nonzero, end_window
 
 #: Synapses ahead whose ring cell is prefetched during delivery (the ring is far larger than the caches).
 PREFETCH = 8
@@ -88,14 +88,17 @@ def deliver(p, n_pend, pend_i, pend_t, part_ptr, syn_node, syn_delay, syn_slot, 
 @njit(error_model="numpy")             # x / 0 gives inf, not an exception: selects discard it
 def lif_window(lo, hi, n0, W, cls, c_params, c_cm, c_gl, c_inv_gl, c_el, c_decay_m, v, ga, gb, ring, slot_cond,
                slot_e, slot_dd, slot_dr, slot_norm, pa, pb, has_iext, i_ext, ref_until, lesion, rng, pois, thr, kbuf,
-               fired, cst, rec_col, rec_every, rec_v, rec_row0, spk_i, spk_t, dt):
+               fired, cst, rec, spk_i, spk_t, dt):
     """Advance LIF neurons lo..hi-1 through ticks n0..n0+W-1 (``update_neurons`` restricted to LIF).
 
     Chunks of at most ``kbuf.size`` neurons of one class run tick by tick (kernels_lif_simd); ``kbuf``,
-    ``fired`` and ``cst`` are this partition's scratch. Returns (spikes written to spk_i/spk_t[lo*W:] in
-    (tick, neuron) order per chunk, earliest diverged (neuron, tick) or (-1, -1)).
+    ``fired`` and ``cst`` are this partition's rows of the ``LifScratch``; the arrays are the fields of the
+    same name of the tables (:mod:`braingo_core.sim.tables`), passed one by one: numba flattens every table
+    argument of a call, and this leaf's compile time grows with it. Returns (spikes written to
+    spk_i/spk_t[lo*W:] in (tick, neuron) order per chunk, earliest diverged (neuron, tick) or (-1, -1)).
     """
-    p_on, p_all, p_cdf, p_slot, p_w, p_mask = pois
+    p_on, p_slot, p_w, p_mask, p_cdf = pois.on, pois.slot, pois.w, pois.mask, pois.cdf
+    rec_col, rec_every, rec_v, rec_row0 = rec.col, rec.every, rec.v_buf, rec.row[0]
     R = ring.shape[0]
     S = ga.shape[0]
     two = S > 1
@@ -179,17 +182,26 @@ def lif_window(lo, hi, n0, W, cls, c_params, c_cm, c_gl, c_inv_gl, c_el, c_decay
     return cnt, bad_i, bad_t
 
 
-def _run_lif(n_ticks, P, W_max, net, st, scr, pois, rec):
-    (cls, c_params, c_cm, c_gl, c_inv_gl, c_el, c_decay_m, part_ptr, syn_node, syn_delay, syn_slot, slot_cond,
-     slot_e, slot_dd, slot_dr, slot_norm, pa, pb, dt) = net
-    v, ga, gb, ring, ref_until, has_iext, i_ext, lesion, syn_w, rng, tick = st
-    spk_i, spk_t, spk_cnt, bad_i, bad_t, spikes, spike_t, t_start, thr, kbuf, fired, cst = scr
-    rec_col, rec_every, rec_v, rec_row, out_i, out_t, out_n, err = rec
-    n_neu = v.shape[0]
+def _run_lif(n_ticks, P, W_max, net, st, inp, scr, lscr, pois, rec):
+    """Advance ``n_ticks`` ticks (tables of :mod:`braingo_core.sim.tables`); returns like ``kernels_loop``."""
+    part_ptr, syn_node, syn_delay, syn_slot, syn_w = net.part_ptr, net.syn_node, net.syn_delay, net.syn_slot, \
+        net.syn_w
+    spk_i, spk_t, spikes, spike_t, t_start = scr.spk_i, scr.spk_t, scr.spikes, scr.spike_t, scr.t_start
+    out_i, out_t, out_n = rec.out_i, rec.out_t, rec.out_n
+    ring, tick, v, ga, gb, ref_until, rng = st.ring, st.tick, st.v, st.ga, st.gb, st.ref_until, st.rng
+    cls, c_params, c_cm, c_gl, c_inv_gl, c_el, c_decay_m = (net.cls, net.c_params, net.c_cm, net.c_gl, net.c_inv_gl,
+                                                            net.c_el, net.c_decay_m)
+    slot_cond, slot_e, slot_dd, slot_dr, slot_norm, pa, pb = (net.slot_cond, net.slot_e, net.slot_dd, net.slot_dr,
+                                                              net.slot_norm, net.pa, net.pb)
+    i_ext, lesion, dt = inp.i_ext, inp.lesion, net.dt_ms
+    spk_cnt, bad_i, bad_t, thr, kbuf, fired, cst = scr.spk_cnt, scr.bad_i, scr.bad_t, lscr.thr, lscr.kbuf, \
+        lscr.fired, lscr.cst
+    has_iext = any_nonzero(i_ext)
+    n_neu = st.v.shape[0]
     done = 0
     n_pend = 0
     status = DONE
-    poisson_thresholds(pois[2], thr)
+    poisson_thresholds(pois.cdf, thr)
     while done < n_ticks:
         n0 = tick[0]
         W = min(W_max, n_ticks - done, (out_t.shape[0] - out_n[0]) // max(n_neu, 1))
@@ -202,13 +214,13 @@ def _run_lif(n_ticks, P, W_max, net, st, scr, pois, rec):
             deliver(p, n_pend, spikes, spike_t, part_ptr, syn_node, syn_delay, syn_slot, syn_w, ring)
             cnt, bi, bt = lif_window(lo, hi, n0, W, cls, c_params, c_cm, c_gl, c_inv_gl, c_el, c_decay_m, v, ga,
                                      gb, ring, slot_cond, slot_e, slot_dd, slot_dr, slot_norm, pa, pb, has_iext,
-                                     i_ext, ref_until, lesion, rng, pois, thr, kbuf[p], fired[p], cst[p], rec_col,
-                                     rec_every, rec_v, rec_row[0], spk_i, spk_t, dt)
+                                     i_ext, ref_until, lesion, rng, pois, thr, kbuf[p], fired[p], cst[p], rec,
+                                     spk_i, spk_t, dt)
             spk_cnt[p] = cnt
             bad_i[p] = bi
             bad_t[p] = bt
         n_pend = 0
-        if not end_window(P, W, n0, n_neu, spk_cnt, spk_t, bad_i, bad_t, err, rec_every, rec_row, t_start):
+        if not end_window(P, W, n0, n_neu, spk_cnt, spk_t, bad_i, bad_t, rec.err, rec.every, rec.row, t_start):
             return done, DIVERGED
         # spikes in (tick, neuron) order: place them by the counting-sort prefix t_start
         for p in range(P):

@@ -19,40 +19,45 @@ spikes are queued afterwards in (tick, neuron) order, exactly as tick-by-tick. O
 Parallelism: ``prange`` over P contiguous partitions (neurons, target nodes). Each partition writes
 only its own rows; spikes are listed in neuron-id order and every target sums its inputs in the same
 (spike, synapse) order whatever P is, so the state is bitwise identical for any thread count.
+
+The tables (:mod:`braingo_core.sim.tables`) are read by field name; arrays that a ``prange`` body writes
+are taken out of their table into a local first (numba 0.68's parfor lowering drops writes made through
+``table.field[i] = ...`` inside the parallel body).
 """
 import hashlib
 import os
 import types
 
-import numpy as np
 from numba import njit, prange
 
-from braingo_core.sim.kernels_neuron import end_window, graded_gate, update_neurons
+from braingo_core.sim.kernels_neuron import any_nonzero, end_window, graded_gate, update_neurons
 
 DONE, SPIKE_BUFFER_FULL, DIVERGED = 0, 1, 2
 #: Modules whose code the loop variants compile in (their hash names the variants' cache entries).
-HELPERS = ("kernels_neuron.py", "kernels_math.py", "kernels_lif_simd.py")
+HELPERS = ("kernels_neuron.py", "kernels_math.py", "kernels_lif_simd.py", "tables.py")
 
 
-def _run_ticks(n_ticks, P, W_max, net, st, scr, pois, stdp, rec):
-    (cls, c_model, c_params, c_cm, c_gl, c_inv_gl, c_el, c_decay_m, soma, ncomp, ident, node_cm, node_gl, node_el,
-     node_gna, node_gk, ax_ptr, ax_nb, ax_g, row_ptr, syn_node, syn_delay, syn_slot, slot_cond, slot_e, slot_dd,
-     slot_dr, slot_norm, pa, pb, gs_ptr, gs_pre, gs_slot, gs_w, gp_slot, gp_node, g_vth, g_delta, g_k, g_e, gap_ptr,
-     gap_nb, gap_g, dt) = net
-    v, u, gates, ga, gb, ring, s_gate, ref_until, has_iext, i_ext, lesion, syn_w, rng, x_pre, x_post, dw, tick = st
-    gext, dext, vold, spk_i, spk_t, spk_cnt, bad_i, bad_t, spikes, t_start = scr
-    p_on, p_all, p_cdf, p_slot, p_w, p_mask = pois
-    (st_on, a_plus, a_minus, dec_pre, dec_post, batch, pl_syn, pl_wmax, pl_pre, pl_post, pl_pre_ptr,
-     pl_post_order, pl_post_ptr) = stdp
-    rec_col, rec_every, rec_v, rec_row, out_i, out_t, out_n, err = rec
-    n_neu = soma.shape[0]
+def _run_ticks(n_ticks, P, W_max, net, st, inp, scr, pois, stdp, rec):
+    """Advance ``n_ticks`` ticks in windows of at most ``W_max`` over P partitions.
+
+    Arguments are the named tables of :mod:`braingo_core.sim.tables` (``Net``, ``State``, ``Inputs``,
+    ``Scratch``, ``Poisson``, ``Stdp``, ``Rec``). Returns (ticks done, DONE, SPIKE_BUFFER_FULL or DIVERGED).
+    """
+    v, ring, s_gate, lesion = st.v, st.ring, st.s_gate, inp.lesion
+    gap_ptr, gap_nb, gap_g = net.gap_ptr, net.gap_nb, net.gap_g
+    gs_ptr, gs_pre, gs_slot, gs_w = net.gs_ptr, net.gs_pre, net.gs_slot, net.gs_w
+    gext, dext, spk_i, spk_t, spikes, t_start = scr.gext, scr.dext, scr.spk_i, scr.spk_t, scr.spikes, scr.t_start
+    spk_cnt, bad_i, bad_t, g_e = scr.spk_cnt, scr.bad_i, scr.bad_t, net.g_e
+    row_ptr, syn_node, syn_delay, syn_slot, syn_w = net.row_ptr, net.syn_node, net.syn_delay, net.syn_slot, net.syn_w
+    out_i, out_t, out_n = rec.out_i, rec.out_t, rec.out_n
+    n_neu = net.soma.shape[0]
     n_nodes = v.shape[0]
     R = ring.shape[0]
     has_inputs = gap_nb.shape[0] > 0 or gs_pre.shape[0] > 0
-    hh = (vold, gates, node_cm, node_gl, node_el, node_gna, node_gk, ax_ptr, ax_nb, ax_g)
+    has_iext = any_nonzero(inp.i_ext)
     done = 0
     while done < n_ticks:
-        n0 = tick[0]
+        n0 = st.tick[0]
         W = min(W_max, n_ticks - done, (out_t.shape[0] - out_n[0]) // max(n_neu, 1))
         if W <= 0:
             return done, SPIKE_BUFFER_FULL
@@ -76,15 +81,12 @@ def _run_ticks(n_ticks, P, W_max, net, st, scr, pois, stdp, rec):
                     gext[x] = g
                     dext[x] = d
         for p in prange(P):                                              # phases 2-4
-            cnt, bi, bt = update_neurons(n_neu * p // P, n_neu * (p + 1) // P, n0, W, R, cls, c_model, c_params,
-                                         c_cm, c_gl, c_inv_gl, c_el, c_decay_m, soma, ncomp, ident, v, u, ga, gb,
-                                         ring, slot_cond, slot_e, slot_dd, slot_dr, slot_norm, pa, pb, has_inputs, gext,
-                                         dext, has_iext, i_ext, ref_until, lesion, rng, p_on, p_all, p_cdf, p_slot,
-                                         p_w, p_mask, hh, rec_col, rec_every, rec_v, rec_row[0], spk_i, spk_t, dt)
+            cnt, bi, bt = update_neurons(n_neu * p // P, n_neu * (p + 1) // P, n0, W, net, st, inp, scr, pois,
+                                         rec, has_inputs, has_iext)
             spk_cnt[p] = cnt
             bad_i[p] = bi
             bad_t[p] = bt
-        if not end_window(P, W, n0, n_neu, spk_cnt, spk_t, bad_i, bad_t, err, rec_every, rec_row, t_start):
+        if not end_window(P, W, n0, n_neu, spk_cnt, spk_t, bad_i, bad_t, rec.err, rec.every, rec.row, t_start):
             return done, DIVERGED
         # spikes in (tick, neuron) order: place them by the counting-sort prefix t_start
         total = t_start[W]
@@ -119,27 +121,28 @@ def _run_ticks(n_ticks, P, W_max, net, st, scr, pois, stdp, rec):
                                     slot -= R
                                 ring[slot, syn_slot[q], t] += syn_w[q]
                     j0 = t_start[k]
-        for q in range(gp_slot.shape[0]):                                # phase 5 (W is 1 here)
-            gs = gp_slot[q]
-            y = gp_node[q]
-            s_gate[gs, y] = graded_gate(s_gate[gs, y], v[y], g_vth[gs], g_delta[gs], g_k[gs], dt)
-        if st_on:
-            _stdp_tick(n0, total, spikes, syn_w, x_pre, x_post, dw, a_plus, a_minus, dec_pre, dec_post, batch,
-                       pl_syn, pl_wmax, pl_pre, pl_post, pl_pre_ptr, pl_post_order, pl_post_ptr)
-        tick[0] = n0 + W
+        for q in range(net.gp_slot.shape[0]):                            # phase 5 (W is 1 here)
+            gs = net.gp_slot[q]
+            y = net.gp_node[q]
+            s_gate[gs, y] = graded_gate(s_gate[gs, y], v[y], net.g_vth[gs], net.g_delta[gs], net.g_k[gs], net.dt_ms)
+        if stdp.on:
+            _stdp_tick(n0, total, spikes, net.syn_w, st.x_pre, st.x_post, st.dw, stdp, net.pl_syn, net.pl_wmax,
+                       net.pl_pre, net.pl_post, net.pl_pre_ptr, net.pl_post_order, net.pl_post_ptr)
+        st.tick[0] = n0 + W
         done += W
     return done, DONE
 
 
-@njit(cache=True)
-def _stdp_tick(n, total, spikes, syn_w, x_pre, x_post, dw, a_plus, a_minus, dec_pre, dec_post, batch, pl_syn,
-               pl_wmax, pl_pre, pl_post, pl_pre_ptr, pl_post_order, pl_post_ptr):
+@njit
+def _stdp_tick(n, total, spikes, syn_w, x_pre, x_post, dw, stdp, pl_syn, pl_wmax, pl_pre, pl_post, pl_pre_ptr,
+               pl_post_order, pl_post_ptr):
     """Song-Miller-Abbott additive STDP with per-neuron traces; weights change every ``batch`` ticks.
 
     Pre spikes depress by a_minus*w_max*x_post, post spikes potentiate by a_plus*w_max*x_pre (the pre
     pathway runs first, as in Brian2, so a simultaneous pair potentiates). Spike times are the somatic
     ones (axonal delay not included).
     """
+    a_plus, a_minus, dec_pre, dec_post = stdp.a_plus, stdp.a_minus, stdp.dec_pre, stdp.dec_post
     for i in range(x_pre.shape[0]):
         x_pre[i] *= dec_pre
         x_post[i] *= dec_post
@@ -154,7 +157,7 @@ def _stdp_tick(n, total, spikes, syn_w, x_pre, x_post, dw, a_plus, a_minus, dec_
         for j in range(pl_post_ptr[i], pl_post_ptr[i + 1]):
             q = pl_post_order[j]
             dw[q] += a_plus * pl_wmax[q] * x_pre[pl_pre[q]]
-    if (n + 1) % batch == 0:
+    if (n + 1) % stdp.batch == 0:
         for q in range(dw.shape[0]):
             w = syn_w[pl_syn[q]] + dw[q]
             syn_w[pl_syn[q]] = min(max(w, 0.0), pl_wmax[q])

@@ -25,48 +25,109 @@ INV53 = 1.0 / 9007199254740992.0
 
 
 @njit                                  # compiled into the cached loop variants (see kernels_loop.variant)
-def update_neurons(lo, hi, n0, W, R, cls, c_model, c_params, c_cm, c_gl, c_inv_gl, c_el, c_decay_m, soma, ncomp,
-                   ident, v, u, ga, gb, ring, slot_cond, slot_e, slot_dd, slot_dr, slot_norm, pa, pb, has_inputs,
-                   gext, dext, has_iext, i_ext, ref_until, lesion, rng, p_on, p_all, p_cdf, p_slot, p_w, p_mask, hh,
-                   rec_col, rec_every, rec_v, rec_row0, spk_i, spk_t, dt):
+def any_nonzero(a):
+    """True if some element of the 1-d array ``a`` is not 0."""
+    for i in range(a.shape[0]):
+        if a[i] != 0.0:
+            return True
+    return False
+
+
+@njit
+def poisson_count(r, p_cdf):
+    """Advance the xorshift64* stream ``r`` by one draw; returns (new state, binomial count by CDF inversion)."""
+    r ^= r >> U12
+    r ^= r << U25
+    r ^= r >> U27
+    uu = float((r * MULT) >> U11) * INV53
+    k = 0
+    if uu > p_cdf[0]:
+        n_cdf = p_cdf.shape[0] - 1
+        k = 1
+        while k < n_cdf and uu > p_cdf[k]:
+            k += 1
+    return r, k
+
+
+@njit
+def izh_step(vx, ui, isyn, cm, p, c, dt):
+    """One forward-Euler step of dt of Izhikevich 2003 (p[c] = a, b, c_mV, d, v_peak_mV; isyn pA, cm pF).
+
+    Returns (v mV, u, fired): v and u both from their start-of-step values; at v >= v_peak, v = c, u += d.
+    """
+    dv = 0.04 * vx * vx + 5.0 * vx + 140.0 - ui + isyn / cm
+    ui += dt * p[c, 0] * (p[c, 1] * vx - ui)
+    vx += dt * dv
+    if vx >= p[c, 4] and np.isfinite(vx):          # a diverged v must not look like a spike
+        return p[c, 2], ui + p[c, 3], True
+    return vx, ui, False
+
+
+@njit
+def linear_step(vx, gtot, drive, vcur, lif, gl, inv_gl, decay_m, cm, dt):
+    """Exponential-Euler membrane step of a LIF (``lif``) or graded point neuron (leak ``gl`` nS, ``cm`` pF).
+
+    ``gtot`` nS and ``drive`` pA are the summed conductances and sum(g*E) + currents, ``vcur`` mV the exact
+    current-synapse charge of the step. When only the leak conducts: ``inv_gl`` = 1/gl, ``decay_m`` =
+    exp(-dt/tau_m) precomputed.
+    """
+    if gtot == gl and gl > 0.0:
+        vinf = drive * inv_gl
+        return vinf + (vx - vinf) * decay_m + vcur
+    dt_cm = dt / cm
+    if gtot != 0.0:
+        vinf = drive / gtot
+        e = fexp(-gtot * dt_cm) if lif else math.exp(-dt * gtot / cm)
+        return vinf + (vx - vinf) * e + vcur
+    return vx + ((drive * dt_cm if lif else dt * drive / cm) + vcur)
+
+
+@njit(inline="always")
+def update_neurons(lo, hi, n0, W, net, st, inp, scr, pois, rec, has_inputs, has_iext):
     """Advance neurons lo..hi-1 through ticks n0..n0+W-1 (a window no spike can cross, see kernels_loop).
 
-    Returns (number of spikes written to spk_i/spk_t[lo*W:], earliest diverged (tick, neuron) or (-1, -1)).
+    Returns (number of spikes written to scr.spk_i/spk_t[lo*W:], earliest diverged (tick, neuron) or (-1, -1)).
     Per neuron and tick: move the ring slot into the lumped synapses (and the Poisson drive), update the
-    model, let the synapses decay; a neuron's state stays in cache through its window. Constants are per
-    neuron *class* ``cls[i]`` (equal model, parameters and membrane). Models: 0 LIF (c_params v_reset,
-    v_th, t_ref_ticks), 1 Izhikevich (a, b, c, d, v_peak), 2 graded (v_min, v_max), 3 HH
-    (``hh_update``, arrays in the tuple ``hh``). ``gext``/``dext`` (read if ``has_inputs``; then W = 1):
-    gap + graded-synapse conductance (nS) and drive sum(g*E) (pA). ``ident``: node = neuron id.
-    ``rec_col[i]`` >= 0: the soma voltage at the start of every tick that is a multiple of ``rec_every``
-    goes to ``rec_v[rec_row0 + k, rec_col[i]]``. Written inline: numba calls with many array arguments
-    cost more than the update itself.
+    model, let the synapses decay; a neuron's state stays in registers through its window. Constants are
+    per neuron *class* ``net.cls[i]`` (equal model, parameters and membrane). Models: 0 LIF (c_params
+    v_reset, v_th, t_ref_ticks), 1 Izhikevich (a, b, c, d, v_peak; :func:`izh_step`), 2 graded (v_min,
+    v_max), 3 HH (:func:`hh_update`). ``scr.gext``/``scr.dext`` (read if ``has_inputs``; then W = 1): gap +
+    graded-synapse conductance (nS) and drive sum(g*E) (pA). ``rec.col[i]`` >= 0: the soma voltage at the
+    start of every tick that is a multiple of ``rec.every`` goes to ``rec.v_buf[rec.row[0] + k, col]``.
+    Receptor slots 0 and 1 are kept in registers (a = decay part, b = rise part); further ones in ga/gb.
+    Inlined (numba IR) into the loop's parallel body, so every array it writes is first taken out of its
+    table into a local (see kernels_loop).
     """
+    v, u, ga, gb, ring, rng, ref_until = st.v, st.u, st.ga, st.gb, st.ring, st.rng, st.ref_until
+    i_ext, lesion = inp.i_ext, inp.lesion
+    slot_cond, slot_e, slot_dd, slot_dr, slot_norm = net.slot_cond, net.slot_e, net.slot_dd, net.slot_dr, \
+        net.slot_norm
+    c_params, dt, rec_every, rec_v = net.c_params, net.dt_ms, rec.every, rec.v_buf
+    spk_i, spk_t = scr.spk_i, scr.spk_t
+    R = ring.shape[0]
     n_slots = ga.shape[0]
     cnt = 0
     bad_i = -1
     bad_t = -1
+    rec_row0 = rec.row[0]
     rec_first = -(-n0 // rec_every) * rec_every if rec_every > 0 else 0
     r_first = (n0 + R - 1) % R                   # integer division is slow: done once, not per neuron
-    n_cdf = p_cdf.shape[0] - 1
-    # receptor slots 0 and 1 live in registers (a = decay part, b = rise part); any further ones in ga/gb
     s0, s1 = n_slots > 0, n_slots > 1
     nrm0 = slot_norm[0] if s0 else 0.0
     nrm1 = slot_norm[1] if s1 else 0.0
     rise0 = s0 and slot_dr[0] > 0.0
     rise1 = s1 and slot_dr[1] > 0.0
+    p_slot = pois.slot
     for i in range(lo, hi):
-        x = i if ident else soma[i]
-        c = cls[i]
-        m = c_model[c]
-        col = rec_col[i] if rec_every > 0 else -1
+        x = i if net.ident else net.soma[i]
+        c = net.cls[i]
+        m = net.c_model[c]
+        col = rec.col[i] if rec_every > 0 else -1
         iext = i_ext[i] if has_iext else 0.0
-        poisson = p_on and (p_all or p_mask[i] != 0)
+        poisson = pois.on and (pois.all or pois.mask[i] != 0)
         lesioned = lesion[x] != 0
-        # the neuron's state lives in registers through its window (the arrays may alias for the compiler)
         vx, ui, r, ru = v[x], u[i], rng[i], ref_until[i]
-        gl, el, cm, p0, p1 = c_gl[c], c_el[c], c_cm[c], c_params[c, 0], c_params[c, 1]
-        dt_cm = dt / cm
+        gl, el, cm = net.c_gl[c], net.c_el[c], net.c_cm[c]
         a0 = ga[0, x] if s0 else 0.0
         b0 = gb[0, x] if s0 else 0.0
         a1 = ga[1, x] if s1 else 0.0
@@ -79,7 +140,7 @@ def update_neurons(lo, hi, n0, W, R, cls, c_model, c_params, c_cm, c_gl, c_inv_g
             if col >= 0 and n % rec_every == 0:
                 rec_v[rec_row0 + (n - rec_first) // rec_every, col] = vx
             if lesioned:
-                for y in range(x, x + ncomp[i]):
+                for y in range(x, x + net.ncomp[i]):
                     for s in range(n_slots):
                         ring[r_in, s, y] = 0.0
                 continue
@@ -104,16 +165,10 @@ def update_neurons(lo, hi, n0, W, R, cls, c_model, c_params, c_cm, c_gl, c_inv_g
                     if slot_dr[s] > 0.0:
                         gb[s, x] += val * slot_norm[s]
                     ring[r_in, s, x] = 0.0
-            if poisson:                                  # xorshift64*, binomial by inversion of p_cdf
-                r ^= r >> U12
-                r ^= r << U25
-                r ^= r >> U27
-                uu = float((r * MULT) >> U11) * INV53
-                if uu > p_cdf[0]:
-                    k = 1
-                    while k < n_cdf and uu > p_cdf[k]:
-                        k += 1
-                    add = k * p_w * slot_norm[p_slot]
+            if poisson:
+                r, k = poisson_count(r, pois.cdf)
+                if k > 0:
+                    add = k * pois.w * slot_norm[p_slot]
                     if p_slot == 0:
                         a0 += add
                         if rise0:
@@ -126,8 +181,8 @@ def update_neurons(lo, hi, n0, W, R, cls, c_model, c_params, c_cm, c_gl, c_inv_g
                         ga[p_slot, x] += add
                         if slot_dr[p_slot] > 0.0:
                             gb[p_slot, x] += add
-            ge = gext[x] if has_inputs else 0.0
-            de = dext[x] if has_inputs else 0.0
+            ge = scr.gext[x] if has_inputs else 0.0
+            de = scr.dext[x] if has_inputs else 0.0
             fired = False
             if m == 3:
                 v[x] = vx
@@ -135,10 +190,12 @@ def update_neurons(lo, hi, n0, W, R, cls, c_model, c_params, c_cm, c_gl, c_inv_g
                     ga[0, x], gb[0, x] = a0, b0
                 if s1:
                     ga[1, x], gb[1, x] = a1, b1
-                fired = hh_update(x, ncomp[i], c_params[c], v, ga, gb, ring, r_in, slot_cond, slot_e, slot_dd,
-                                  slot_dr, slot_norm, gext, dext, iext, hh, dt)
+                fired = hh_update(x, net.ncomp[i], c_params[c], v, ga, gb, ring, r_in, st.gates, scr.vold,
+                                  scr.gext, scr.dext, iext, net.node_cm, net.node_gl, net.node_el, net.node_gna,
+                                  net.node_gk, net.ax_ptr, net.ax_nb, net.ax_g, slot_cond, slot_e, slot_dd,
+                                  slot_dr, slot_norm, dt)
                 vx = v[x]
-                for y in range(x + 1, x + ncomp[i]):
+                for y in range(x + 1, x + net.ncomp[i]):
                     if not np.isfinite(v[y]):
                         vx = np.nan
             elif m == 1:
@@ -150,13 +207,7 @@ def update_neurons(lo, hi, n0, W, R, cls, c_model, c_params, c_cm, c_gl, c_inv_g
                 for s in range(2, n_slots):
                     g = ga[s, x] - gb[s, x]
                     isyn += g * (slot_e[s] - vx) if slot_cond[s] else g
-                dv = 0.04 * vx * vx + 5.0 * vx + 140.0 - ui + isyn / cm
-                ui += dt * p0 * (p1 * vx - ui)
-                vx += dt * dv
-                if vx >= c_params[c, 4] and np.isfinite(vx):   # a diverged v must not look like a spike
-                    vx = c_params[c, 2]
-                    ui += c_params[c, 3]
-                    fired = True
+                vx, ui, fired = izh_step(vx, ui, isyn, cm, c_params, c, dt)
             elif not (m == 0 and n < ru):
                 gtot = gl + ge
                 drive = gl * el + de + iext
@@ -166,13 +217,13 @@ def update_neurons(lo, hi, n0, W, R, cls, c_model, c_params, c_cm, c_gl, c_inv_g
                         gtot += a0 - b0
                         drive += (a0 - b0) * slot_e[0]
                     else:
-                        vcur += a0 * pa[0, c] - b0 * pb[0, c]
+                        vcur += a0 * net.pa[0, c] - b0 * net.pb[0, c]
                 if s1:
                     if slot_cond[1]:
                         gtot += a1 - b1
                         drive += (a1 - b1) * slot_e[1]
                     else:
-                        vcur += a1 * pa[1, c] - b1 * pb[1, c]
+                        vcur += a1 * net.pa[1, c] - b1 * net.pb[1, c]
                 for s in range(2, n_slots):
                     a_ = ga[s, x]
                     b_ = gb[s, x]
@@ -180,20 +231,12 @@ def update_neurons(lo, hi, n0, W, R, cls, c_model, c_params, c_cm, c_gl, c_inv_g
                         gtot += a_ - b_
                         drive += (a_ - b_) * slot_e[s]
                     else:
-                        vcur += a_ * pa[s, c] - b_ * pb[s, c]
-                if gtot == gl and gl > 0.0:              # no conductance input: precomputed constants
-                    vinf = drive * c_inv_gl[c]
-                    vx = vinf + (vx - vinf) * c_decay_m[c] + vcur
-                elif gtot != 0.0:
-                    vinf = drive / gtot
-                    e = fexp(-gtot * dt_cm) if m == 0 else math.exp(-dt * gtot / cm)
-                    vx = vinf + (vx - vinf) * e + vcur
-                else:
-                    vx += (drive * dt_cm if m == 0 else dt * drive / cm) + vcur
+                        vcur += a_ * net.pa[s, c] - b_ * net.pb[s, c]
+                vx = linear_step(vx, gtot, drive, vcur, m == 0, gl, net.c_inv_gl[c], net.c_decay_m[c], cm, dt)
                 if m == 2:
-                    vx = min(max(vx, p0), p1)
-                elif vx > p1 and np.isfinite(vx):
-                    vx = p0
+                    vx = min(max(vx, c_params[c, 0]), c_params[c, 1])
+                elif vx > c_params[c, 1] and np.isfinite(vx):
+                    vx = c_params[c, 0]
                     ru = n + np.int64(c_params[c, 2])
                     fired = True
             if s0:
@@ -250,13 +293,15 @@ def gate_step(g, a, b, dt):
     return ginf + (g - ginf) * math.exp(-dt * tot)
 
 
-@njit(cache=True)
-def hh_update(first, count, p, v, ga, gb, ring, r_in, slot_cond, slot_e, slot_dd, slot_dr, slot_norm, gext, dext,
-              iext, hh, dt):
+@njit
+def hh_update(first, count, p, v, ga, gb, ring, r_in, gates, vold, gext, dext, iext, node_cm, node_gl, node_el,
+              node_gna, node_gk, ax_ptr, ax_nb, ax_g, slot_cond, slot_e, slot_dd, slot_dr, slot_norm, dt):
     """Advance an HH cable (nodes first..first+count-1, soma first); True if the soma crossed p[4] upward.
 
-    p = g_na_S_cm2, g_k_S_cm2, e_na_mV, e_k_mV, v_spike_mV (densities already turned into node_gna/gk nS).
-    ``hh`` = (vold, gates [3, n_nodes], node_cm, node_gl, node_el, node_gna, node_gk, ax_ptr, ax_nb, ax_g).
+    p = g_na_S_cm2, g_k_S_cm2, e_na_mV, e_k_mV, v_spike_mV (densities already turned into node_gna/gk nS);
+    ``gates`` [3, n_nodes] (m, h, n), the axial CSR ``ax_*`` (nS) and the other arrays are the fields of the
+    same name of the engine's tables (:mod:`braingo_core.sim.tables`); ``iext`` pA enters at the soma.
+    A leaf of the loop, so it takes arrays rather than tables (numba flattens every table argument).
     Membrane conductances are held for the step (start-of-step gates and voltage); the axial currents are
     implicit: one tridiagonal-tree (Hines) solve over the cable, parents before children. Each node's
     capacitive term C/dt is replaced by g/expm1(dt*g/C) (g = its membrane conductance), so that a lone
@@ -264,7 +309,6 @@ def hh_update(first, count, p, v, ga, gb, ring, r_in, slot_cond, slot_e, slot_dd
     a propagating spike (about 15 % at dt 0.01 ms, 50 um compartments); the implicit solve does not.
     ``vold`` holds the diagonal and ``v`` the right-hand side during the solve.
     """
-    vold, gates, node_cm, node_gl, node_el, node_gna, node_gk, ax_ptr, ax_nb, ax_g = hh
     v_soma = v[first]
     for x in range(first, first + count):
         if x > first:                                    # the soma's input was delivered by the caller

@@ -12,12 +12,13 @@ Graded synapses share their gate ``s`` per (graded receptor, presynaptic node), 
 on the presynaptic voltage and the receptor.
 """
 import math
+from types import SimpleNamespace
 
 import numpy as np
 
 from braingo_core.errors import SimulationError
 from braingo_core.models import MODEL_BY_CODE, NEURON_MODELS
-from braingo_core.storage import format as fmt
+from braingo_core.sim.tables import GradedRows, Net
 from braingo_core.storage import records as rec
 
 LIF, IZH, GRADED, HH = (NEURON_MODELS[m].code for m in ("lif", "izhikevich", "graded", "hh"))
@@ -26,20 +27,11 @@ N_PARAMS = 5
 _CHUNK = 1 << 20
 
 
-class Network:
-    """Plain container of the static arrays (attributes documented in :func:`build_network`)."""
-
-
 def _read_synapse_chunks(db):
-    """Yield (start, SynapseAttr chunk) read with plain file reads, so the mmap's pages never fill RSS."""
-    slot = fmt.SEGMENTS.index("synapses")
-    off = int(db.header["segments"][slot]["offset"])
+    """Yield (start, SynapseAttr chunk) copied by plain file reads, so the mmap's pages never fill RSS."""
     n = db.synapse_count()
-    with open(db.path, "rb") as f:
-        for start in range(0, n, _CHUNK):
-            cnt = min(_CHUNK, n - start)
-            f.seek(off + start * rec.SynapseAttr.itemsize)
-            yield start, np.fromfile(f, rec.SynapseAttr, cnt)
+    for start in range(0, n, _CHUNK):
+        yield start, db.read_records("synapses", start, min(_CHUNK, n - start))
 
 
 def _targets(neuron, comp, soma, multi):
@@ -73,12 +65,12 @@ def _propagator(tau_syn, tau_m, c_pF, dt):
 
 
 def build_network(db, model=None, poisson_receptor=None, synapse_scale=1.0, gap_scale=1.0):
-    """Static tables of ``db`` for the engine (see the module docstring for nodes and slots).
+    """Static tables of ``db`` for the engine: a :data:`~braingo_core.sim.tables.Net` (fields documented there).
 
     ``synapse_scale`` multiplies every chemical-synapse weight (spike ``syn_w``, graded ``gs_w``),
     ``gap_scale`` every gap-junction conductance (``gap_g``); the database is not touched.
     """
-    net = Network()
+    net = SimpleNamespace(part_ptr=np.zeros((0, 2), np.int64))
     dt = db.dt_ms
     net.dt_ms = dt
     n = db.neuron_count()
@@ -110,13 +102,12 @@ def build_network(db, model=None, poisson_receptor=None, synapse_scale=1.0, gap_
     cm = np.asarray(neurons["cm_pF"], np.float64)
     gl = np.asarray(neurons["g_leak_nS"], np.float64)
     el = np.asarray(neurons["e_leak_mV"], np.float64)
-    net.ident = not multi.any() and np.array_equal(soma, np.arange(n))
+    net.ident = bool(not multi.any() and np.array_equal(soma, np.arange(n)))
     key = np.column_stack([codes, params, cm, gl, el]) if n else np.zeros((0, 4 + N_PARAMS))
     uniq, cls = np.unique(key, axis=0, return_inverse=True)
     net.cls = cls.reshape(-1).astype(np.int32)
     net.c_model, net.c_params = uniq[:, 0].astype(np.int8), np.ascontiguousarray(uniq[:, 1:1 + N_PARAMS])
-    net.c_cm, net.c_gl, net.c_el = (np.ascontiguousarray(uniq[:, k]) for k in (1 + N_PARAMS, 2 + N_PARAMS,
-                                                                                 3 + N_PARAMS))
+    net.c_cm, net.c_gl, net.c_el = (np.ascontiguousarray(uniq[:, 1 + N_PARAMS + k]) for k in range(3))
     with np.errstate(divide="ignore"):
         c_tau = np.where(net.c_gl > 0, net.c_cm / np.where(net.c_gl > 0, net.c_gl, 1.0), np.inf)
     net.c_decay_m = np.exp(-dt / c_tau)
@@ -131,7 +122,7 @@ def build_network(db, model=None, poisson_receptor=None, synapse_scale=1.0, gap_
         net.gs_w *= synapse_scale
     if gap_scale != 1.0:
         net.gap_g *= gap_scale
-    return net
+    return Net(**vars(net))
 
 
 def _build_nodes(net, db, comps, soma, multi, cm, gl, el, params):
@@ -307,11 +298,10 @@ def _build_gaps(net, db, soma, multi):
 def split_by_target(net, P):
     """Order every pre neuron's synapses by target partition (stable) for the LIF fast path.
 
-    Partition p holds the target nodes [n_nodes*p//P, n_nodes*(p+1)//P) (as the loop's prange). The
-    spike-synapse arrays are permuted in place (``pl_syn`` follows), so the order of synapses onto any
-    one target is unchanged.
-    Returns ``part_ptr`` int64[n_neurons, P+1]: synapses of neuron i onto partition p are
-    ``part_ptr[i, p]:part_ptr[i, p+1]``.
+    Partition p holds the target nodes [n_nodes*p//P, n_nodes*(p+1)//P) (as the loop's prange). Returns
+    ``net`` with the spike-synapse arrays permuted (``pl_syn`` follows), so the order of synapses onto any
+    one target is unchanged, and ``part_ptr`` int64[n_neurons, P+1]: synapses of neuron i onto partition p
+    are ``part_ptr[i, p]:part_ptr[i, p+1]``.
     """
     n, nn = net.n_neurons, net.n_nodes
     counts = np.diff(net.row_ptr)
@@ -322,19 +312,19 @@ def split_by_target(net, P):
         per = np.bincount(key, minlength=n * P).reshape(n, P)
         order = np.argsort(key, kind="stable")
         del key
-        for name in ("syn_node", "syn_w", "syn_delay", "syn_slot"):
-            setattr(net, name, getattr(net, name)[order])
+        cols = ("syn_node", "syn_w", "syn_delay", "syn_slot")
+        net = net._replace(**{name: getattr(net, name)[order] for name in cols})
         if net.pl_syn.size:
             inv = np.empty_like(order)
             inv[order] = np.arange(order.size)
-            net.pl_syn = inv[net.pl_syn]
+            net = net._replace(pl_syn=inv[net.pl_syn])
     else:
         per = counts.reshape(n, 1)
     part_ptr = np.empty((n, P + 1), np.int64)
     part_ptr[:, 0] = net.row_ptr[:-1]
     np.cumsum(per, axis=1, out=part_ptr[:, 1:])
     part_ptr[:, 1:] += net.row_ptr[:-1, None]
-    return part_ptr
+    return net._replace(part_ptr=part_ptr)
 
 
 def _rows_by_neuron(net, ptr, *cols):
@@ -350,7 +340,8 @@ def graded_rows(net):
     """Per-neuron input rows of the graded fast path (kernels_graded), in the general loop's summing order.
 
     Only for networks of single-node point neurons (every synapse and gap junction lands on a soma).
-    Returns, with n neurons, Q gate pairs (``gp_slot``/``gp_node``) and G graded receptor slots:
+    Returns a :data:`~braingo_core.sim.tables.GradedRows` of, with n neurons, Q gate pairs
+    (``gp_slot``/``gp_node``) and G graded receptor slots:
     gap_ptr int64[n+1], gap_y int32[m_gap] (neighbour neuron), gap_w [m_gap] (nS); gs_ptr int64[n+1],
     gs_q int32[m_gs] (gate pair), gs_e int32[m_gs] (graded slot), gs_w [m_gs] (nS); and per pair q:
     q_flat (slot * n_nodes + presynaptic node), q_pre (presynaptic neuron), q_slot, all int64[Q].
@@ -361,7 +352,8 @@ def graded_rows(net):
                                             net.gap_g)
     gs_q = np.searchsorted(q_flat, net.gs_slot * nn + net.gs_pre).astype(np.int32)
     gs_ptr, gs_q, gs_e, gs_w = _rows_by_neuron(net, net.gs_ptr, gs_q, net.gs_slot.astype(np.int32), net.gs_w)
-    return gap_ptr, gap_y, gap_w, gs_ptr, gs_q, gs_e, gs_w, q_flat, net.node_neuron[net.gp_node], net.gp_slot
+    return GradedRows(gap_ptr, gap_y, gap_w, gs_ptr, gs_q, gs_e, gs_w, q_flat, net.node_neuron[net.gp_node],
+                      net.gp_slot)
 
 
 def model_name(code):

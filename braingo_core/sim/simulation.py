@@ -6,7 +6,8 @@ import numbers
 import numpy as np
 
 from braingo_core.errors import SimulationError, SnapshotError
-from braingo_core.models import NEURON_MODELS
+from braingo_core.models import MODEL_BY_CODE
+from braingo_core.sim.backends import resolve
 from braingo_core.sim.config import parse_config
 from braingo_core.sim.recording import Recorder
 from braingo_core.storage import BrainDB, load_snapshot, save_snapshot
@@ -61,22 +62,14 @@ class Simulation:
         self.config = parse_config(config)
         self.dt_ms = self.db.dt_ms
         self.n_neurons = self.db.neuron_count()
-        model = self.config["model"]
-        if model is None and self.db.neuron_count():
-            codes = set(np.asarray(self.db.neuron_types["model"]).tolist())
-            if NEURON_MODELS["celegans"].code in codes:
-                model = "celegans"
-        self.model = model
-        if model == "celegans":
-            from braingo_core.sim.celegans_backend import CelegansBackend
-            self._eng = CelegansBackend(self.db, self.config)
-        else:
-            from braingo_core.sim.engine import PointEngine
-            self._eng = PointEngine(self.db, self.config)
+        codes = set(np.asarray(self.db.neuron_types["model"]).tolist()) if self.db.neuron_count() else set()
+        used = [MODEL_BY_CODE[c].name for c in codes if c in MODEL_BY_CODE]
+        self.backend, self.model = resolve(self.config["model"], used)
+        self._eng = self.backend.create(self.db, self.config)
         self.recorder = None
         self.n_spikes = 0
-        log.info("simulation of %s: model %s, %s", self.db.path, model or "per neuron type",
-                 "parallel" if self._eng.parallel else "serial")
+        log.info("simulation of %s: backend %s (model %s), %s", self.db.path, self.backend.name,
+                 self.model or "per neuron type", "parallel" if self._eng.parallel else "serial")
 
     # ----------------------------------------------------------------- inputs
     @property
@@ -217,8 +210,9 @@ class Simulation:
         synapses : dict, optional
             receptor name or id -> float[n_neurons]: initial lumped conductance (nS) or current (pA).
         """
-        if self.model == "celegans":
-            raise SimulationError("set_initial_state is not available with model 'celegans'")
+        if not hasattr(self._eng, "set_initial"):
+            raise SimulationError(f"set_initial_state is not available with model {self.model!r} "
+                                  f"(backend '{self.backend.name}')")
         if v_mV is not None:
             self._eng.set_initial("v_mV", self._finite_vec(v_mV, "v_mV"))
         names = self.db.metadata.get("receptor_names") or []

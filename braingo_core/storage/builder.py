@@ -1,28 +1,16 @@
 """BrainDBBuilder: collect regions, neuron types, receptors, neurons, synapses and gap junctions, one at a
 time or in bulk from numpy arrays, validate them, build the CSR and write a .braindb atomically."""
-import json
 import math
 
 import numpy as np
 
 from braingo_core.errors import BuilderError
 from braingo_core.models import get_model
-from braingo_core.storage import format as fmt
 from braingo_core.storage import records as rec
-from braingo_core.storage.atomic import atomic_open
+from braingo_core.storage.writer import concat, write_braindb
 
 _COMP_FIELDS = {"length_um": 10.0, "diam_um": 1.0, "ra_ohm_cm": 100.0, "cm_uF_cm2": 1.0,
                 "g_pas_S_cm2": 0.0, "e_pas_mV": -65.0}
-
-
-def concat(chunks, dtype):
-    """Concatenate record chunks keeping ``dtype`` exactly (numpy's promotion would drop the padding)."""
-    out = np.zeros(sum(len(c) for c in chunks), dtype)
-    i = 0
-    for c in chunks:
-        out[i:i + len(c)] = c
-        i += len(c)
-    return out
 
 
 def _as_array(value, n, dtype, name):
@@ -374,44 +362,16 @@ class BrainDBBuilder:
             regions["id"], regions["parent"] = np.array(self._regions)[:, 0], np.array(self._regions)[:, 1]
         if neurons.size:
             regions["n_neurons"] = np.bincount(neurons["region_id"], minlength=len(regions))
-        max_delay = int(syn["delay_ticks"].max()) if syn.size else 0
         meta = dict(self.metadata)
         meta.setdefault("neuron_names", self._names if any(n is not None for n in self._names) else None)
         meta["region_names"] = self._region_names
         meta["neuron_type_names"] = self._type_names
         meta["receptor_names"] = self._receptor_names
-        try:
-            meta_bytes = json.dumps(meta, separators=(",", ":"), allow_nan=False).encode()
-        except (TypeError, ValueError) as exc:
-            raise BuilderError(f"metadata is not JSON-serialisable: {exc}") from None
         segments = {"neurons": neurons, "compartments": comps, "row_ptr": row_ptr, "col_idx": col_idx,
                     "synapses": syn, "gap_junctions": gj, "regions": regions,
                     "neuron_types": concat([t.reshape(1) for t in self._types], rec.NeuronType),
-                    "receptors": concat([r.reshape(1) for r in self._receptors], rec.ReceptorType),
-                    "metadata": np.frombuffer(meta_bytes, np.uint8)}
-        hdr = np.zeros((), fmt.Header)
-        hdr["magic"], hdr["version"] = fmt.MAGIC, fmt.VERSION
-        hdr["n_neurons"], hdr["n_compartments"] = len(neurons), len(comps)
-        hdr["n_synapses"], hdr["n_gap_junctions"] = len(syn), len(gj)
-        hdr["n_regions"], hdr["n_neuron_types"], hdr["n_receptors"] = len(regions), len(self._types), len(self._receptors)
-        hdr["dt_ms"], hdr["max_delay_ticks"], hdr["ring_size"] = self.dt_ms, max_delay, max_delay + 1
-        hdr["n_segments"], hdr["meta_len"] = len(fmt.SEGMENTS), len(meta_bytes)
-        offset = fmt.HEADER_SIZE
-        for slot, name in enumerate(fmt.SEGMENTS):
-            arr = segments[name]
-            entry = hdr["segments"][slot]
-            entry["offset"], entry["length"], entry["count"] = offset, arr.nbytes, len(arr)
-            entry["itemsize"], entry["checksum"] = arr.dtype.itemsize, fmt.checksum(arr)
-            offset = fmt.align(offset + arr.nbytes)
-        with atomic_open(path) as f:
-            f.write(fmt.pack_header(hdr))
-            for slot, name in enumerate(fmt.SEGMENTS):
-                entry = hdr["segments"][slot]
-                f.seek(int(entry["offset"]))
-                if segments[name].nbytes:
-                    segments[name].tofile(f)
-            f.truncate(fmt.align(offset))
-        return path
+                    "receptors": concat([r.reshape(1) for r in self._receptors], rec.ReceptorType)}
+        return write_braindb(path, self.dt_ms, segments, meta)
 
     # ---------------------------------------------------------------- helpers
     @staticmethod

@@ -15,121 +15,21 @@ Units: pF, nS, pA, mV, ms internally (spec §1.2); the soma injection is constan
 :mod:`braingo_core.sim.celegans.clamp` does). Differences from NEURON: none in the arithmetic of the
 scheme; see :mod:`braingo_core.sim.celegans.channels` for how duplicated slo gates and unused channels are
 handled. Compartments are reordered internally (per neuron, by depth); external compartment ids are
-those given to the constructor.
+those given to the constructor. The numba kernels and their named tables are in :mod:`.kernels`.
 """
 import logging
 import math
 
 import numpy as np
-from numba import njit
 
 from braingo_core.errors import SimulationError
 from braingo_core.sim.celegans import channels as ch
+from braingo_core.sim.celegans import kernels as kc
 from braingo_core.sim.celegans.params import check_tree
 from braingo_core.sim.celegans import tables as ta
-from braingo_core.sim.celegans.tables import advance_gates_table, build_rate_table
+from braingo_core.sim.celegans.tables import build_rate_table
 
 log = logging.getLogger(__name__)
-
-#: |V| above this (mV) counts as a diverging run.
-V_LIMIT_mV = 1e4
-
-
-@njit(cache=True, error_model="numpy")
-def _run(n_ticks, dt, tick0, v, gates, cai, syn_s, cdt, gpas, epas, parent, g_ax, d_ax,
-         act_comp, act_a10, gbar, need, dec, tab, v0_tab, inv_h, use_tab, soma, i_inj,
-         grp_pre, grp_vth, grp_delta, grp_k, syn_grp, syn_post, syn_wg, syn_e,
-         gj_a, gj_b, gj_g, lesion, v_hold, i_mem, g_mem, rhs, ica, rec_every, soma_act, rec_v, rec_cai, err):
-    n_comp = v.shape[0]
-    n_rec = 0
-    for t in range(n_ticks):
-        for c in range(n_comp):
-            i_mem[c] = gpas[c] * (v[c] - epas[c])
-            g_mem[c] = gpas[c]
-        for a in range(act_comp.shape[0]):
-            c = act_comp[a]
-            i_d, g_d, ica_d = ch.membrane_currents(v[c], gates[a], gbar[a])
-            i_mem[c] += act_a10[a] * i_d
-            g_mem[c] += act_a10[a] * g_d
-            ica[a] = ica_d
-        for k in range(syn_post.shape[0]):
-            p = syn_post[k]
-            if lesion[p] or lesion[grp_pre[syn_grp[k]]]:
-                continue
-            g = syn_wg[k] * syn_s[syn_grp[k]]
-            i_mem[p] += g * (v[p] - syn_e[k])
-            g_mem[p] += g
-        for k in range(gj_a.shape[0]):
-            a = gj_a[k]
-            b = gj_b[k]
-            if lesion[a] or lesion[b]:
-                continue
-            g = gj_g[k]
-            dv = v[a] - v[b]
-            i_mem[a] += g * dv
-            i_mem[b] -= g * dv
-            g_mem[a] += g
-            g_mem[b] += g
-        for n in range(soma.shape[0]):
-            if not lesion[soma[n]]:
-                i_mem[soma[n]] -= i_inj[n]
-        # Hines elimination for dV = V^{n+1} - V^n; g_mem is reused as the matrix diagonal.
-        for c in range(n_comp):
-            rhs[c] = -i_mem[c]
-            g_mem[c] += cdt[c] + d_ax[c]
-        for c in range(n_comp):
-            p = parent[c]
-            if p >= 0:
-                flux = g_ax[c] * (v[p] - v[c])
-                rhs[c] += flux
-                rhs[p] -= flux
-        for c in range(n_comp - 1, -1, -1):
-            p = parent[c]
-            if p >= 0:
-                f = g_ax[c] / g_mem[c]
-                g_mem[p] -= f * g_ax[c]
-                rhs[p] += f * rhs[c]
-        for c in range(n_comp):
-            p = parent[c]
-            if p >= 0:
-                rhs[c] = (rhs[c] + g_ax[c] * rhs[p]) / g_mem[c]
-            else:
-                rhs[c] = rhs[c] / g_mem[c]
-            v[c] += rhs[c]
-            if lesion[c]:
-                v[c] = v_hold[c]
-            if not abs(v[c]) < 1e4:
-                err[0] = 1
-                err[1] = c
-                err[2] = tick0 + t
-                return t
-        for a in range(act_comp.shape[0]):
-            vn = v[act_comp[a]]
-            cai[a] = ch.ca_pool_step(cai[a], ica[a], vn, dt)
-            if use_tab:
-                advance_gates_table(vn, dt, gates[a], need[a], cai[a], dec, tab, v0_tab, inv_h)
-            else:
-                ch.advance_gates(vn, dt, gates[a], need[a], cai[a], dec)
-        for k in range(grp_pre.shape[0]):
-            x = math.exp((grp_vth[k] - v[grp_pre[k]]) / grp_delta[k])
-            s_inf = 1.0 / (1.0 + x)
-            # 1 - s_inf written as x/(1+x) keeps tau_s > 0 where s_inf rounds to 1.
-            syn_s[k] = s_inf + (syn_s[k] - s_inf) * math.exp(-dt * grp_k[k] * (1.0 + x) / x)
-        if rec_every > 0 and (t + 1) % rec_every == 0:
-            for n in range(soma.shape[0]):
-                rec_v[n_rec, n] = v[soma[n]]
-                rec_cai[n_rec, n] = cai[soma_act[n]] if soma_act[n] >= 0 else np.nan
-            n_rec += 1
-    return n_ticks
-
-
-@njit(cache=True, error_model="numpy")
-def _init(v, gates, cai, syn_s, act_comp, syn_pre, syn_vth, syn_delta):
-    for a in range(act_comp.shape[0]):
-        cai[a] = ch.CAI0
-        ch.init_gates(v[act_comp[a]], cai[a], gates[a])
-    for k in range(syn_pre.shape[0]):
-        syn_s[k] = 1.0 / (1.0 + math.exp((syn_vth[k] - v[syn_pre[k]]) / syn_delta[k]))
 
 
 def _f64(x, n, name):
@@ -254,11 +154,18 @@ class CelegansNetwork:
         self.v_mV = np.empty(n)
         self.gates = np.zeros((len(self._act_comp), ch.N_GATES))
         self.cai = np.empty(len(self._act_comp))
-        self._scratch = [np.empty(n), np.empty(n), np.empty(n), np.empty(len(self._act_comp))]
         self._err = np.zeros(3, np.int64)
         self._no_inj = np.zeros(self.n_neurons)
         self.lesion = np.zeros(n, np.uint8)
         self._v_hold = self._v_init[self.comp_neuron]
+        self._tb = kc.Tables(self.dt_ms, self._cdt, self._gpas, self._epas, self.parent, self._g_ax, self._d_ax,
+                             self._act_comp, self._act_a10, self._gbar, self._need, self._dec, self._tab,
+                             ta.V_MIN_mV, 1.0 / ta.STEP_mV, self._use_tab, self.soma_comp, self._soma_act,
+                             self._grp_pre, self._grp_vth, self._grp_delta, self._grp_k, self._syn_grp,
+                             self._syn_post, self._syn_wg, self._syn_e, self._gj_a, self._gj_b, self._gj_g,
+                             self._v_hold)
+        self._st = kc.State(self.v_mV, self.gates, self.cai, self.syn_s)
+        self._scr = kc.Scratch(np.empty(n), np.empty(n), np.empty(n), np.empty(len(self._act_comp)))
         self.reset()
 
     @classmethod
@@ -357,8 +264,8 @@ class CelegansNetwork:
         """Initialise as NEURON's ``finitialize`` (spec §3.3): V = v_init, cai = 5e-5, gates at steady
         state (kqt3 m and slo m at 0, kcnl from cai), synapse s = s_inf(V_pre); tick = 0."""
         self.v_mV[:] = self._v_init[self.comp_neuron]
-        _init(self.v_mV, self.gates, self.cai, self.syn_s, self._act_comp, self._grp_pre, self._grp_vth,
-              self._grp_delta)
+        kc.init(self.v_mV, self.gates, self.cai, self.syn_s, self._act_comp, self._grp_pre, self._grp_vth,
+                self._grp_delta)
         self.tick = 0
 
     def set_lesion(self, neurons, on=True):
@@ -391,14 +298,8 @@ class CelegansNetwork:
         n_ticks = int(n_ticks)
         if n_ticks < 0:
             raise SimulationError(f"CelegansNetwork.step: n_ticks must be >= 0, got {n_ticks}")
-        s = self._scratch
-        done = _run(n_ticks, self.dt_ms, self.tick, self.v_mV, self.gates, self.cai, self.syn_s, self._cdt,
-                    self._gpas, self._epas, self.parent, self._g_ax, self._d_ax, self._act_comp, self._act_a10,
-                    self._gbar, self._need, self._dec, self._tab, ta.V_MIN_mV, 1.0 / ta.STEP_mV, self._use_tab,
-                    self.soma_comp, inj, self._grp_pre, self._grp_vth, self._grp_delta, self._grp_k,
-                    self._syn_grp, self._syn_post, self._syn_wg, self._syn_e, self._gj_a,
-                    self._gj_b, self._gj_g, self.lesion, self._v_hold, s[0], s[1], s[2], s[3], every,
-                    self._soma_act, rec_v, rec_cai, self._err)
+        done = kc.run(n_ticks, self.tick, self._tb, self._st, self._scr, inj, self.lesion, every, rec_v, rec_cai,
+                      self._err)
         self.tick += done
         if self._err[0]:
             c = int(self._err[1])
