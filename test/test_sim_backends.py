@@ -13,7 +13,7 @@ from sim_nets import graded_net
 
 
 def test_registry_names():
-    assert backends.backend_names() == ["celegans", "graded"]
+    assert backends.backend_names() == ["celegans", "fly", "graded"]
     assert backends.resolve(None, ["lif", "graded"]) == (backends.POINT, None)
     assert backends.resolve(None, ["celegans"])[0] is backends.BACKENDS["celegans"]
     assert backends.resolve("graded")[0].options == {"neuron_model": "graded"}
