@@ -1,7 +1,7 @@
 """Fly-scale benchmark: the Shiu et al. 2024 model on the FlyWire-like network; prints one JSON line.
 
 Usage: bench/fly.py [--neurons N] [--driven 20] [--duration-ms 1000] [--dense-fraction 0.15] [--no-cpp]
-                    [--threads 2]
+                    [--threads 1] [--no-mpi] [--mpi-dense-ms 100]
 
 Each stage runs in a child process (its peak RSS is its own):
 
@@ -155,7 +155,8 @@ def main():
     ap.add_argument("--driven", type=int, default=20)
     ap.add_argument("--duration-ms", type=float, default=1000.0)
     ap.add_argument("--dense-fraction", type=float, default=0.15)
-    ap.add_argument("--threads", type=int, default=2, help="Brian2 OpenMP threads")
+    ap.add_argument("--threads", type=int, default=1, help="Brian2 OpenMP threads (default 1: on a shared 2-core "
+                    "machine 2 OpenMP threads spin at every step's barriers and run 10-20x slower)")
     ap.add_argument("--no-cpp", action="store_true", help="skip the Brian2 cpp_standalone peer")
     ap.add_argument("--no-mpi", action="store_true", help="skip the 1- and 2-rank MPI runs")
     ap.add_argument("--mpi-dense-ms", type=float, default=100.0, help="length of the dense MPI runs (ms)")
