@@ -67,6 +67,20 @@ def test_mpiexec_braingo_run_fly_writes_the_same_npz(net, tmp_path):
     np.testing.assert_array_equal(a["times_ms"], b["times_ms"])
 
 
+def test_simulation_api_under_mpiexec(net, tmp_path):
+    path, ref = net
+    out = tmp_path / "api.npz"
+    r = mpiexec(2, sys.executable, os.path.join(HERE, "mpi_fly_run.py"), str(path), str(out), str(DURATION_MS),
+                DRIVEN, "api")
+    assert r.returncode == 0, r.stderr[-2000:]
+    got = np.load(out)
+    assert int(got["ranks"]) == 2
+    np.testing.assert_array_equal(got["ids"], ref["ids"])
+    np.testing.assert_array_equal(got["ticks"], ref["ticks"])
+    np.testing.assert_array_equal(got["v"], ref["v"])                 # voltages joined over the ranks
+    assert got["v_rec"].shape == (int(DURATION_MS / 0.1) // 50, 3)
+
+
 @pytest.mark.parametrize("fault", ["die", "raise"])
 def test_a_failed_rank_stops_the_others(net, tmp_path, fault):
     path, _ = net
