@@ -1,8 +1,9 @@
 """Run under mpiexec by test_mpi_fly: a distributed fly run; rank 0 writes spikes and the joined state.
 
-Usage: mpi_fly_run.py DB OUT.npz DURATION_MS DRIVEN_IDS [die|raise|api]
+Usage: mpi_fly_run.py DB OUT.npz DURATION_MS DRIVEN_IDS [die|raise|api|save=SNAP|load=SNAP]
 ``die``: rank 1 exits abruptly after the first window; ``raise``: rank 1 raises inside the run;
-``api``: the same run through ``Simulation(db, {"model": "fly", ...})``.
+``api``: the same run through ``Simulation(db, {"model": "fly", ...})``; ``save=SNAP``: write a snapshot after
+the run; ``load=SNAP``: restore it before the run.
 """
 import os
 import sys
@@ -18,17 +19,21 @@ def main():
     if fault == "api":
         return run_api(db, out, duration_ms, [int(x) for x in driven.split(",")])
     eng = MpiFlyEngine(db, drive={"ids": [int(x) for x in driven.split(",")]}, seed=3)
+    if fault and fault.startswith("load="):
+        eng.load_snapshot(fault[5:])
     ids, ticks = [], []
 
     def on_spikes(i, t):
         ids.append(i.copy())
         ticks.append(t.copy())
-        if fault and eng.rank == 1 and eng.windows >= 1:
+        if fault in ("die", "raise") and eng.rank == 1 and eng.windows >= 1:
             if fault == "die":
                 os._exit(3)
             raise RuntimeError("injected failure")
 
     eng.advance(int(round(duration_ms / eng.dt_ms)), on_spikes)
+    if fault and fault.startswith("save="):
+        eng.save_snapshot(fault[5:])
     state = eng.gather_state()
     if eng.rank == 0:
         np.savez(out, ids=np.concatenate(ids), ticks=np.concatenate(ticks), windows=eng.windows,
