@@ -7,10 +7,11 @@ Each stage runs in a child process (its peak RSS is its own):
 
 * build (``build_s``, ``build_peak_rss_mb``): ``braingo build --like flywire`` (full size by default);
 * open (``open_ms``): ``BrainDB(path)``, header check and mmap;
-* sparse run (``braingo_s``): ``--driven`` neurons at 200 Hz (68.75 mV onto v, Shiu's drive), 1 s of
-  biological time after a warm-up tick (JIT compile or cache load, ``compile_s``); ``peak_rss_mb``,
-  ``bytes_per_synapse`` (the engine's synapse arrays), spikes and active-list size;
-* dense run (``dense_s``): ``--dense-fraction`` of the neurons driven, the fraction that spiked reported;
+* sparse run (``braingo_s``, fastest of ``REPEATS`` runs, all in ``braingo_runs_s``): ``--driven`` neurons
+  at 200 Hz (68.75 mV onto v, Shiu's drive), 1 s of biological time after a warm-up tick (JIT compile or
+  cache load, ``compile_s``); ``peak_rss_mb``, ``bytes_per_synapse`` (the engine's synapse arrays), spikes and active-list size;
+* dense run (``dense_s``): ``--dense-fraction`` of the neurons driven, the fraction that spiked reported
+  (one run: it takes ~30 s);
 * MPI (``mpi1_s``, ``mpi2_s``, ``speedup_2ranks``): the sparse run under ``mpiexec -n 1`` and ``-n 2``,
   with each rank's kernel and exchange time, peak RSS and synapse count (the cost model's inputs); the
   same for the dense drive over ``--mpi-dense-ms`` (``mpi1_dense_s``, ``speedup_2ranks_dense``);
@@ -31,6 +32,16 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
 from sim import peak_rss_mib, run_json  # noqa: E402  (bench/sim.py)
+
+
+#: Timed runs per stage; the fastest is reported (other jobs may share the machine).
+REPEATS = 3
+
+
+def max_op():
+    from mpi4py import MPI
+
+    return MPI.MAX
 
 
 def driven_ids(n, k, seed=1):
@@ -59,7 +70,7 @@ def child_open(path):
                       "n_synapses": db.synapse_count(), "file_mb": round(os.path.getsize(path) / 2 ** 20, 1)}))
 
 
-def child_run(path, k, duration_ms, prefix):
+def child_run(path, k, duration_ms, prefix, repeats):
     from braingo_core.sim.fly_engine import FlyEngine
     from braingo_core.storage import BrainDB
 
@@ -70,14 +81,18 @@ def child_run(path, k, duration_ms, prefix):
     t0 = time.perf_counter()
     eng.advance(1)
     compile_s = time.perf_counter() - t0
-    eng.reset()
-    ids = []
-    t0 = time.perf_counter()
-    eng.advance(int(round(duration_ms / eng.dt_ms)), lambda i, t: ids.append(i.copy()))
-    run_s = time.perf_counter() - t0
+    runs = []
+    for _ in range(repeats):
+        eng.reset()
+        ids = []
+        t0 = time.perf_counter()
+        eng.advance(int(round(duration_ms / eng.dt_ms)), lambda i, t: ids.append(i.copy()))
+        runs.append(time.perf_counter() - t0)
+    run_s = min(runs)
     ids = np.concatenate(ids) if ids else np.zeros(0, np.int32)
     row_ptr, post, w = eng.net[0], eng.net[1], eng.net[2]
-    print(json.dumps({f"{prefix}_s": round(run_s, 3), f"{prefix}_compile_s": round(compile_s, 2),
+    print(json.dumps({f"{prefix}_s": round(run_s, 3), f"{prefix}_runs_s": [round(r, 3) for r in runs],
+                      f"{prefix}_compile_s": round(compile_s, 2),
                       f"{prefix}_setup_s": round(setup_s, 2), f"{prefix}_spikes": int(ids.size),
                       f"{prefix}_spiking_fraction": round(np.unique(ids).size / eng.n_neurons, 5),
                       f"{prefix}_active_end": eng.n_active,
@@ -93,15 +108,20 @@ def child_mpi(path, k, duration_ms, prefix):
     db = BrainDB(path)
     eng = MpiFlyEngine(db, drive={"ids": driven_ids(db.neuron_count(), k)})
     eng.advance(1)
-    eng.reset()
-    eng.compute_s = eng.exchange_s = 0.0
-    eng.exchanged = eng.windows = 0
-    eng.comm.Barrier()
-    t0 = time.perf_counter()
-    eng.advance(int(round(duration_ms / eng.dt_ms)))
-    eng.comm.Barrier()
-    wall = time.perf_counter() - t0
-    rows = eng.comm.gather((eng.compute_s, eng.exchange_s, peak_rss_mib(), int(eng.net[1].size)), root=0)
+    best = None
+    for _ in range(REPEATS):                    # the fastest of REPEATS runs (the machine may be shared)
+        eng.reset()
+        eng.compute_s = eng.exchange_s = 0.0
+        eng.exchanged = eng.windows = 0
+        eng.comm.Barrier()
+        t0 = time.perf_counter()
+        eng.advance(int(round(duration_ms / eng.dt_ms)))
+        eng.comm.Barrier()
+        wall = eng.comm.allreduce(time.perf_counter() - t0, op=max_op())
+        if best is None or wall < best[0]:
+            best = (wall, eng.compute_s, eng.exchange_s)
+    wall = best[0]
+    rows = eng.comm.gather((best[1], best[2], peak_rss_mib(), int(eng.net[1].size)), root=0)
     if eng.rank == 0:
         print(json.dumps({f"{prefix}_s": round(wall, 3), f"{prefix}_compute_s": [round(r[0], 4) for r in rows],
                           f"{prefix}_exchange_s": [round(r[1], 4) for r in rows],
@@ -169,7 +189,7 @@ def main():
         elif role == "open":
             child_open(path)
         elif role == "run":
-            child_run(path, int(rest[0]), args.duration_ms, rest[1])
+            child_run(path, int(rest[0]), args.duration_ms, rest[1], int(rest[2]))
         elif role == "mpi":
             child_mpi(path, int(rest[0]), float(rest[2]), rest[1])
         else:
@@ -180,8 +200,8 @@ def main():
     out = {"bench": "fly", "duration_ms": args.duration_ms, "driven": args.driven, "threads_braingo": 1}
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "fly.braindb")
-        for cmd in (["build", path], ["open", path], ["run", path, str(args.driven), "braingo"],
-                    ["run", path, str(int(args.dense_fraction * args.neurons)), "dense"]):
+        for cmd in (["build", path], ["open", path], ["run", path, str(args.driven), "braingo", str(REPEATS)],
+                    ["run", path, str(int(args.dense_fraction * args.neurons)), "dense", "1"]):
             out.update(run_json(me + ["--child"] + cmd))
         mpiexec = shutil.which("mpiexec", path=os.path.dirname(sys.executable)) or shutil.which("mpiexec")
         n_dense = int(args.dense_fraction * args.neurons)
