@@ -9,7 +9,8 @@ Each stage runs in a child process (its peak RSS is its own):
 * open (``open_ms``): ``BrainDB(path)``, header check and mmap;
 * sparse run (``braingo_s``, fastest of ``REPEATS`` runs, all in ``braingo_runs_s``): ``--driven`` neurons
   at 200 Hz (68.75 mV onto v, Shiu's drive), 1 s of biological time after a warm-up tick (JIT compile or
-  cache load, ``compile_s``); ``peak_rss_mb``, ``bytes_per_synapse`` (the engine's synapse arrays), spikes and active-list size;
+  cache load, ``compile_s``); ``peak_rss_mb``, ``bytes_per_synapse`` (the engine's synapse arrays), spikes
+  and active-list size;
 * dense run (``dense_s``): ``--dense-fraction`` of the neurons driven, the fraction that spiked reported
   (one run: it takes ~30 s);
 * MPI (``mpi1_s``, ``mpi2_s``, ``speedup_2ranks``): the sparse run under ``mpiexec -n 1`` and ``-n 2``,
