@@ -14,7 +14,8 @@ Each stage runs in a child process (its peak RSS is its own):
 * dense run (``dense_s``): ``--dense-fraction`` of the neurons driven, the fraction that spiked reported
   (one run: it takes ~30 s);
 * MPI (``mpi1_s``, ``mpi2_s``, ``speedup_2ranks``): the sparse run under ``mpiexec -n 1`` and ``-n 2``,
-  with each rank's kernel and exchange time, peak RSS and synapse count (the cost model's inputs); the
+  with each rank's kernel and exchange time, peak RSS, synapse count and engine arrays (``_engine_mb``:
+  tables and state; the cost model's inputs); the
   same for the dense drive over ``--mpi-dense-ms`` (``mpi1_dense_s``, ``speedup_2ranks_dense``);
 * Brian2 cpp_standalone (``brian2_cpp_s``): Shiu's equations and drive (one PoissonInput per driven
   neuron, as their model.py) on the same connections, ``--threads`` OpenMP threads; loop time only.
@@ -122,11 +123,14 @@ def child_mpi(path, k, duration_ms, prefix):
         if best is None or wall < best[0]:
             best = (wall, eng.compute_s, eng.exchange_s)
     wall = best[0]
-    rows = eng.comm.gather((best[1], best[2], peak_rss_mib(), int(eng.net[1].size)), root=0)
+    arrays = list(eng.net[:3]) + list(eng.net[4:]) + list(eng.state_arrays().values())
+    engine_mb = sum(a.nbytes for a in arrays if isinstance(a, np.ndarray)) / 2 ** 20
+    rows = eng.comm.gather((best[1], best[2], peak_rss_mib(), int(eng.net[1].size), round(engine_mb, 1)), root=0)
     if eng.rank == 0:
         print(json.dumps({f"{prefix}_s": round(wall, 3), f"{prefix}_compute_s": [round(r[0], 4) for r in rows],
                           f"{prefix}_exchange_s": [round(r[1], 4) for r in rows],
                           f"{prefix}_rss_mb": [r[2] for r in rows], f"{prefix}_synapses": [r[3] for r in rows],
+                          f"{prefix}_engine_mb": [r[4] for r in rows],
                           f"{prefix}_windows": eng.windows, f"{prefix}_spikes_exchanged": eng.exchanged}))
 
 
