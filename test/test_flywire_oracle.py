@@ -150,3 +150,29 @@ def test_quiescent_skipping_is_bitwise_the_dense_loop(tmp_path):
     np.testing.assert_array_equal(a_ticks, b_ticks)
     for name, arr in a.state_arrays().items():
         np.testing.assert_array_equal(arr, b.state_arrays()[name], err_msg=name)
+
+
+def test_fly_backend_through_simulation_api(tmp_path):
+    from braingo_core.errors import SimulationError
+    from braingo_core.sim import Simulation
+
+    pre, post, cnt = generate(N, EDGES, seed=5)
+    path = write_fly_db(tmp_path / "fly.braindb", N, pre, post, cnt)
+    drive = {"n": 1, "rate_Hz": 200.0, "weight": FLY_DRIVE["weight_mV"], "receptor": 0, "ids": list(range(30))}
+    sim = Simulation(path, {"model": "fly", "poisson": drive, "seed": 4})
+    rec = sim.record([0, 5, 1999], every=10)
+    sim.run_ms(50.0)
+    eng = FlyEngine(path, drive={"ids": list(range(30))}, seed=4)
+    ids, v_at = [], []
+    for k in range(50):
+        v_at.append(eng.v[[0, 5, 1999]].copy())
+        eng.advance(10, lambda i, t: ids.append(i.copy()))
+    s_ids, _ = rec.spikes()
+    np.testing.assert_array_equal(s_ids, np.concatenate(ids))
+    np.testing.assert_array_equal(rec.voltages()[1], np.array(v_at))
+    assert sim.n_spikes == s_ids.size > 100
+    sim.set_neuron_input(3, 10.0)
+    with pytest.raises(SimulationError, match="injected currents"):
+        sim.run(1)
+    with pytest.raises(SimulationError, match="unknown model 'flyy'"):
+        Simulation(path, {"model": "flyy"})

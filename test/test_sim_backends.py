@@ -13,7 +13,7 @@ from sim_nets import graded_net
 
 
 def test_registry_names():
-    assert backends.backend_names() == ["celegans", "graded"]
+    assert backends.backend_names() == ["celegans", "fly", "graded"]
     assert backends.resolve(None, ["lif", "graded"]) == (backends.POINT, None)
     assert backends.resolve(None, ["celegans"])[0] is backends.BACKENDS["celegans"]
     assert backends.resolve("graded")[0].options == {"neuron_model": "graded"}
@@ -23,7 +23,7 @@ def test_registry_names():
 def test_unknown_model_lists_valid_names(tmp_path, bad):
     db = graded_net(tmp_path / "g.braindb")
     for call in (lambda: parse_config({"model": bad}), lambda: Simulation(db, {"model": bad})):
-        with pytest.raises(SimulationError, match=r"config model: unknown model .*\['celegans', 'graded'\]"):
+        with pytest.raises(SimulationError, match=r"config model: unknown model .*\['celegans', 'fly', 'graded'\]"):
             call()
     assert issubclass(SimulationError, ValueError)
 
@@ -33,7 +33,7 @@ def test_cli_refuses_unknown_model(tmp_path):
     out = subprocess.run([sys.executable, "-m", "braingo_core.cli", "run", str(db), "--model", "nope", "-d", "1"],
                          capture_output=True, text=True)
     assert out.returncode == 2
-    assert "invalid choice: 'nope'" in out.stderr and "'celegans', 'graded'" in out.stderr
+    assert "invalid choice: 'nope'" in out.stderr and "'celegans', 'fly', 'graded'" in out.stderr
 
 
 def test_new_backend_is_one_entry(tmp_path):

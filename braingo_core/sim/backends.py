@@ -59,6 +59,8 @@ BACKENDS = {b.name: b for b in (
             options={"neuron_model": "graded"}),
     Backend("celegans", "braingo_core.sim.celegans_backend:CelegansBackend",
             "C. elegans 16-channel compartmental model (sim.celegans)", auto_for=("celegans",)),
+    Backend("fly", "braingo_core.sim.fly_backend:FlyBackend",
+            "current-based LIF with Brian2's semantics (Shiu et al. 2024 fly model), over MPI ranks under mpiexec"),
 )}
 
 

@@ -21,7 +21,7 @@ from braingo_core.models import NEURON_MODELS
 from braingo_core.sim import kernels_fly as kfly
 from braingo_core.sim.engine import _splitmix, binomial_cdf
 from braingo_core.sim.network import _read_synapse_chunks
-from braingo_core.storage import BrainDB
+from braingo_core.storage import BrainDB, load_snapshot, save_snapshot
 from braingo_core.storage import records as rec
 
 NEVER = -(1 << 40)          # "last spike" tick of a neuron that has not spiked
@@ -159,6 +159,31 @@ class FlyEngine:
         """The dynamic state by name (the snapshot schema of this backend)."""
         return {"v": self.v, "g": self.g, "last": self.last, "rng": self.rng, "tick": self.tick,
                 "sp_ring": self.sp_ring, "sp_cnt": self.sp_cnt}
+
+    #: State arrays with one entry per neuron (a block's share); the others are the same on every rank.
+    PER_NEURON = ("v", "g", "last", "rng")
+
+    def save_snapshot(self, path, arrays=None):
+        """Write the state (``arrays``: the whole network's, default this engine's) to ``path``."""
+        arrays = self.state_arrays() if arrays is None else arrays
+        if arrays["v"].size != self.n_neurons:
+            raise SimulationError("fly snapshot: a block engine saves through MpiFlyEngine.save_snapshot")
+        return save_snapshot(path, self.db.fingerprint, int(self.tick[0]), self.dt_ms, arrays,
+                             {"backend": "fly", "seed": self.seed})
+
+    def load_snapshot(self, path):
+        """Restore a snapshot of the whole network (taken at any rank count); this block takes its share."""
+        snap = load_snapshot(path, self.db)
+        if snap.extra.get("backend") != "fly":
+            raise SimulationError(f"{path}: snapshot of backend {snap.extra.get('backend')!r}, not 'fly'")
+        for name, arr in self.state_arrays().items():
+            got = snap.arrays.get(name)
+            if got is not None and name in self.PER_NEURON and got.shape == (self.n_neurons,):
+                got = got[self.lo:self.hi]
+            if got is None or got.shape != arr.shape or got.dtype != arr.dtype:
+                raise SimulationError(f"{path}: snapshot array '{name}' is missing or does not match "
+                                      f"{arr.shape} {arr.dtype}")
+            arr[...] = got
 
     def _activate(self):
         """Active list from the state: driven neurons (pinned) and those off rest; every neuron if dense."""

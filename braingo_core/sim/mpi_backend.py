@@ -19,6 +19,9 @@ gather concatenates them in rank order, so every rank sees each tick's spikes in
 as one process does; Poisson streams are keyed by neuron id. Spikes and final state are bitwise the
 same for any number of ranks.
 
+Snapshots (:meth:`MpiFlyEngine.save_snapshot`) are one file of the whole network, written by rank 0 at a
+window boundary; any rank count restores it, each rank taking its block.
+
 A rank that raises stops the whole job: the error is printed with its rank and ``MPI.Abort`` ends every
 process (no rank waits forever in a collective); a rank that dies outright is cleaned up by mpiexec.
 """
@@ -138,6 +141,22 @@ class MpiFlyEngine:
             if on_spikes is not None and all_i.size:
                 on_spikes(all_i, all_t)
             left -= w
+
+    def save_snapshot(self, path):
+        """One snapshot file of the whole network (rank 0 writes it), restorable at any rank count."""
+        state = self.gather_state()
+        try:
+            if self.rank == 0:
+                state.update(sp_ring=self.eng.sp_ring, sp_cnt=self.eng.sp_cnt)
+                self.eng.save_snapshot(path, state)
+        except Exception as exc:
+            print(f"braingo: MPI rank 0 of {self.size} failed to save {path}: {exc}", file=sys.stderr, flush=True)
+            self.comm.Abort(2)
+        self.comm.Barrier()
+
+    def load_snapshot(self, path):
+        """Every rank restores its block from a snapshot taken at any rank count."""
+        self.eng.load_snapshot(path)
 
     def gather_state(self, root=0):
         """Every rank's state arrays joined in neuron order on ``root`` (None elsewhere); ``tick`` is shared."""
