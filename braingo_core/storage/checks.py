@@ -129,6 +129,23 @@ def _check_gap_junctions(db, first, count):
              "couples a compartment to itself")
 
 
+def _check_neuron_params(db, type_n_params):
+    """Per-neuron parameters: neuron < n, param < its type's parameter count, sorted by (neuron, param), finite."""
+    p, own = db.path, db.neuron_params
+    if not len(own):
+        return
+    neuron, param = np.asarray(own["neuron"], np.int64), np.asarray(own["param"], np.int64)
+    n = db.neuron_count()
+    _require(p, "neuron_params", "neuron", neuron < n, neuron, f"not a neuron id (< {n})")
+    limit = type_n_params[np.asarray(db.neuron_attrs["neuron_type"], np.int64)[neuron]]
+    _require(p, "neuron_params", "param", param < limit, param, "not a parameter of the neuron's model")
+    key = neuron * (1 << 32) + param
+    _require(p, "neuron_params", "neuron", np.concatenate(([True], np.diff(key) > 0)), neuron,
+             "records must be sorted by (neuron, param) without repeats")
+    _finite(p, "neuron_params", own, ("value",))
+    check_padding(p, "neuron_params", own)
+
+
 def _check_types(db):
     p, t = db.path, db.neuron_types
     codes = np.asarray(t["model"], np.int64)
@@ -144,6 +161,9 @@ def _check_types(db):
         k, j = np.argwhere(bad)[0]
         raise BrainDBFormatError(f"{p}: segment neuron_types, record {k}, field params[{j}] = {params[k, j]!r}: "
                                  f"the model's parameters must be finite, the unused slots zero")
+    schemes = np.array([len(MODEL_BY_CODE[int(c)].schemes) for c in codes], np.int64)
+    _require(p, "neuron_types", "scheme", t["scheme"] < schemes, t["scheme"], "not one of the model's schemes")
+    _check_neuron_params(db, n_params)
     r = db.receptors
     _require(p, "receptors", "kind", r["kind"] < len(rec.RECEPTOR_KINDS), r["kind"], "unknown receptor kind")
     _finite(p, "receptors", r, ("e_rev_mV", "v_th_mV", "delta_mV"))

@@ -212,6 +212,11 @@ class BrainDB:
         """ReceptorType[n_receptors] (read-only memmap)."""
         return self._segments["receptors"]
 
+    @property
+    def neuron_params(self):
+        """NeuronParam[k]: per-neuron model parameters that differ from the neuron type's (empty in version 1)."""
+        return self._segments["neuron_params"]
+
     def synapse_chunks(self, chunk=CHUNK_SYNAPSES):
         """Yield (start, SynapseAttr[<= chunk]) copies read with plain file reads (the mmap's pages stay out
         of RSS), covering every synapse in order."""
