@@ -297,7 +297,7 @@ class BrainDBBuilder:
         s = np.zeros(n, rec.SynapseAttr)
         s["pre_neuron"], s["post_neuron"], s["base_weight"] = pre_ids, post_ids, w
         s["delay_ticks"], s["syn_type"], s["receptor_type"] = ticks, rec.SYN_TYPES[syn_type], rid
-        s["syn_mode"] = ~np.isin(kinds[rid], (rec.RECEPTOR_CURRENT, rec.RECEPTOR_DELTA)) if len(self._receptors) else 0
+        s["syn_mode"] = ~np.isin(kinds[rid], rec.CURRENT_KINDS) if len(self._receptors) else 0
         s["plastic"] = as_array(plastic, n, bool, "synapse plastic")
         s["count"] = cnt
         s["pre_comp"] = self._comp_ids(pre_comp, pre_ids, "synapse pre_comp")

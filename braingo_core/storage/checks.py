@@ -183,7 +183,7 @@ class SynapseChecker:
         self.first = np.asarray(nr["first_comp_id"], np.int64)
         self.count = np.asarray(nr["n_compartment"], np.int64)
         kinds = np.asarray(db.receptors["kind"], np.int64)
-        self.mode = (kinds != rec.RECEPTOR_CURRENT).astype(np.int64)
+        self.mode = (~np.isin(kinds, rec.CURRENT_KINDS)).astype(np.int64)
         self.max_delay = int(db.header["max_delay_ticks"])
         self.per_pre = np.zeros(self.n, np.int64)
         self.seen_max_delay = 0
@@ -218,7 +218,7 @@ class SynapseChecker:
         rid = np.asarray(s["receptor_type"], np.int64)
         self._req("receptor_type", rid < len(self.mode), rid, f"not a receptor id (< {len(self.mode)})")
         self._req("syn_mode", s["syn_mode"] == self.mode[rid], s["syn_mode"],
-                  "differs from its receptor's kind (0 current, 1 conductance/graded)")
+                  "differs from its receptor's kind (0 current/delta, 1 conductance/graded)")
         delay = s["delay_ticks"]
         if len(delay):
             self.seen_max_delay = max(self.seen_max_delay, int(delay.max()))

@@ -21,6 +21,8 @@ SYN_SPIKE, SYN_GRADED = 0, 1                     # SynapseAttr.syn_type
 MODE_CURRENT, MODE_CONDUCTANCE = 0, 1            # SynapseAttr.syn_mode
 RECEPTOR_CURRENT, RECEPTOR_CONDUCTANCE, RECEPTOR_GRADED, RECEPTOR_DELTA = 0, 1, 2, 3   # ReceptorType.kind
 SYN_TYPES = {"spike": SYN_SPIKE, "graded": SYN_GRADED}
+#: Receptor kinds whose synapses add a current (SynapseAttr.syn_mode 0); every other kind is a conductance (1).
+CURRENT_KINDS = (RECEPTOR_CURRENT, RECEPTOR_DELTA)
 RECEPTOR_KINDS = {"current": RECEPTOR_CURRENT, "conductance": RECEPTOR_CONDUCTANCE, "graded": RECEPTOR_GRADED,
                   "delta": RECEPTOR_DELTA}
 COMPARTMENT_KINDS = {"soma": 0, "neurite": 1, "axon": 2, "dendrite": 3}
