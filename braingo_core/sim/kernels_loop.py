@@ -34,7 +34,7 @@ from braingo_core.sim.kernels_neuron import any_nonzero, end_window, graded_gate
 
 DONE, SPIKE_BUFFER_FULL, DIVERGED = 0, 1, 2
 #: Modules whose code the loop variants compile in (their hash names the variants' cache entries).
-HELPERS = ("kernels_neuron.py", "kernels_math.py", "kernels_lif_simd.py", "tables.py")
+HELPERS = ("kernels_neuron.py", "kernels_hh.py", "kernels_math.py", "kernels_lif_simd.py", "tables.py")
 
 
 def _run_ticks(n_ticks, P, W_max, net, st, inp, scr, pois, stdp, rec):
