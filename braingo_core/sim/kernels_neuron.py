@@ -83,6 +83,17 @@ def izh_step(vx, ui, isyn, cm, p, c, dt, scheme, substeps):
     return vx, ui, False
 
 
+#: Model codes from this one on are user models (``models.register_model``): the loop calls ``user_step``.
+USER_CODE = 16
+
+
+@njit
+def user_step(vx, ui, i_in, p, dt):
+    """The user-model hook: the cached loop variants run no user model and keep this placeholder;
+    :func:`kernels_loop.user_kernels` compiles variants in which it is the model's step function."""
+    return vx, ui, False
+
+
 @njit
 def linear_step(vx, gtot, drive, vcur, lif, gl, inv_gl, decay_m, cm, dt):
     """Exponential-Euler membrane step of a LIF (``lif``) or graded point neuron (leak ``gl`` nS, ``cm`` pF).
@@ -111,8 +122,9 @@ def update_neurons(lo, hi, n0, W, net, st, inp, scr, pois, rec, has_inputs, has_
     model, let the synapses decay; a neuron's state stays in registers through its window. Constants are
     per neuron *class* ``net.cls[i]`` (equal model, parameters and membrane). Models: 0 LIF (c_params
     v_reset, v_th, t_ref_ticks), 1 Izhikevich (a, b, c, d, v_peak; :func:`izh_step`), 2 graded (v_min,
-    v_max), 3 HH (:func:`hh_update`). ``scr.gext``/``scr.dext`` (read if ``has_inputs``; then W = 1): gap +
-    graded-synapse conductance (nS) and drive sum(g*E) (pA). ``rec.col[i]`` >= 0: the soma voltage at the
+    v_max), 3 HH (:func:`hh_update`), >= USER_CODE a registered user model (:func:`user_step`).
+    ``scr.gext``/``scr.dext`` (read if ``has_inputs``; then W = 1): gap + graded-synapse conductance (nS)
+    and drive sum(g*E) (pA). ``rec.col[i]`` >= 0: the soma voltage at the
     start of every tick that is a multiple of ``rec.every`` goes to ``rec.v_buf[rec.row[0] + k, col]``.
     Receptor slots 0 and 1 are kept in registers (a = decay part, b = rise part); further ones in ga/gb.
     Inlined (numba IR) into the loop's parallel body, so every array it writes is first taken out of its
@@ -222,7 +234,7 @@ def update_neurons(lo, hi, n0, W, net, st, inp, scr, pois, rec, has_inputs, has_
                 for y in range(x + 1, x + net.ncomp[i]):
                     if not np.isfinite(v[y]):
                         vx = np.nan
-            elif m == 1:
+            elif m == 1 or m >= USER_CODE:
                 isyn = de - ge * vx + i_in
                 if s0:
                     isyn += (a0 - b0) * (slot_e[0] - vx) if slot_cond[0] else a0 - b0
@@ -231,7 +243,11 @@ def update_neurons(lo, hi, n0, W, net, st, inp, scr, pois, rec, has_inputs, has_
                 for s in range(2, n_slots):
                     g = ga[s, x] - gb[s, x]
                     isyn += g * (slot_e[s] - vx) if slot_cond[s] else g
-                vx, ui, fired = izh_step(vx, ui, isyn, cm, c_params, c, dt, net.c_scheme[c], net.c_substeps[c])
+                if m == 1:
+                    vx, ui, fired = izh_step(vx, ui, isyn, cm, c_params, c, dt, net.c_scheme[c], net.c_substeps[c])
+                else:
+                    vx, ui, fired = user_step(vx, ui, isyn / cm, c_params[c], dt)
+                    fired = fired and np.isfinite(vx)
             elif not (m == 0 and n < ru):
                 gtot = gl + ge
                 drive = gl * el + de + i_in
