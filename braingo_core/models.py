@@ -21,6 +21,7 @@ class NeuronModel:
     doc: str
     schemes: tuple = ("exponential",)
     cm_pF: float = 250.0
+    step: object = None
 
     def scheme_index(self, scheme, where="neuron type"):
         """Index of ``scheme`` (None: the default, 0) in :attr:`schemes`; BuilderError listing them otherwise."""
@@ -74,6 +75,42 @@ IZHIKEVICH_PRESETS = {
 }
 #: Izhikevich scheme codes as the kernel reads them (index into the model's ``schemes``).
 IZH_EULER, IZH_NETM, IZH_SUBSTEPS = range(3)
+
+
+#: First model code of user models (``kernels_neuron.USER_CODE``).
+FIRST_USER_CODE = 16
+
+
+def register_model(name, params, step, doc, cm_pF=1.0):
+    """Register a user-defined point-neuron model; returns its :class:`NeuronModel`.
+
+    Parameters
+    ----------
+    name : str
+        New model name (``add_neuron_type(type_name, name, {...})``).
+    params : tuple of (name, default)
+        Its parameters, at most 5 (stored per neuron type, or per neuron through ``add_neurons(params=)``).
+    step : numba function
+        ``step(v, u, i_in, p, dt) -> (v, u, fired)``: one tick from the start-of-step ``v`` (mV), second
+        state variable ``u`` and input ``i_in`` = summed input current / cm_pF (mV/ms), with ``p`` the
+        float64[5] parameter row and ``dt`` ms; it applies its own threshold and reset. The general loop
+        runs it (snapshots, recording, lesions, delays and determinism as for the built-in models).
+    doc : str
+    cm_pF : float
+        Default capacitance of its neurons.
+
+    The code stored in the .braindb is the next free one from FIRST_USER_CODE: register models in the same
+    order in every process that opens the file.
+    """
+    if name in NEURON_MODELS:
+        raise BuilderError(f"register_model: model '{name}' exists already")
+    if len(params) > 5 or not hasattr(step, "py_func"):
+        raise BuilderError(f"register_model '{name}': needs at most 5 parameters and a numba.njit step function")
+    code = max([FIRST_USER_CODE - 1] + list(MODEL_BY_CODE)) + 1
+    model = NeuronModel(name, code, tuple((str(k), float(v)) for k, v in params), doc, ("user",), cm_pF, step)
+    NEURON_MODELS[name] = model
+    MODEL_BY_CODE[code] = model
+    return model
 
 
 def get_model(name):

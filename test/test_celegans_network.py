@@ -193,5 +193,5 @@ def test_from_braindb_matches_direct_construction(tmp_path):
     assert net.neuron_names == ["A", "B"]
     for n in (net, direct):
         n.step(3000, [40.0, 0.0])
-    np.testing.assert_allclose(net.compartment_voltages_mV(), direct.compartment_voltages_mV(), atol=1e-6)   # f32 storage
+    np.testing.assert_allclose(net.compartment_voltages_mV(), direct.compartment_voltages_mV(), atol=1e-6)  # f32
     assert net.soma_voltages_mV()[1] > -59.0                                # B driven by synapse + gap

@@ -36,7 +36,7 @@ def test_lif_constant_input_spike_times(tmp_path):
     defaultclock.dt = 0.1 * ms
     G = NeuronGroup(3, "dv/dt = (-65*mV - v)/(20*ms) + I/(250*pF) : volt (unless refractory)\nI : amp",
                     threshold="v > -50*mV", reset="v = -65*mV", refractory=2 * ms, method="exact")
-    G.v, G.I = -65 * mV, np.array(currents) * pA
+    G.v, G.I = -65 * mV, np.array(currents) * pA  # noqa: E741 (Brian2's variable I)
     mon = SpikeMonitor(G)
     Network(G, mon).run(300 * ms)
     bi, bt = _brian_spikes(mon)
@@ -67,7 +67,7 @@ def test_izhikevich_presets(tmp_path, name, i_in):
              I : 1"""                              # in mV and mV/ms, as the engine computes
     G = NeuronGroup(1, eqs, threshold="v >= 30", reset="v = c; u += d", method="euler",
                     namespace=dict(a=a, b=b_, c=c, d=d))
-    G.v, G.u, G.I = -65, b_ * -65, i_in
+    G.v, G.u, G.I = -65, b_ * -65, i_in  # noqa: E741 (Brian2's variable I)
     mon = SpikeMonitor(G)
     Network(G, mon).run(1000 * ms)
     _, bt = _brian_spikes(mon)
@@ -98,7 +98,7 @@ def test_hh_trace_rms(tmp_path):
     am, bm = 0.1 * (v0 + 40) / (1 - math.exp(-(v0 + 40) / 10)), 4 * math.exp(-(v0 + 65) / 18)
     ah, bh = 0.07 * math.exp(-(v0 + 65) / 20), 1 / (1 + math.exp(-(v0 + 35) / 10))
     an, bn = 0.01 * (v0 + 55) / (1 - math.exp(-(v0 + 55) / 10)), 0.125 * math.exp(-(v0 + 65) / 80)
-    G.v, G.m, G.h, G.n, G.I = v0 * mV, am / (am + bm), ah / (ah + bh), an / (an + bn), 100 * pA
+    G.v, G.m, G.h, G.n, G.I = v0 * mV, am / (am + bm), ah / (ah + bh), an / (an + bn), 100 * pA  # noqa: E741
     mon = StateMonitor(G, "v", record=0)
     Network(G, mon).run(30 * ms)
     vb = np.asarray(mon.v[0] / mV)
@@ -134,7 +134,7 @@ def test_small_network_identical_spike_trains(tmp_path):
              I : amp"""
     G = NeuronGroup(n, eqs, threshold="v > -50*mV", reset="v = -60*mV", refractory=5 * ms,
                     method="exponential_euler")
-    G.v, G.I = -60 * mV, drive * pA
+    G.v, G.I = -60 * mV, drive * pA  # noqa: E741 (Brian2's variable I)
     objs = [G]
     for sel, target in ((pre < ne, "ge"), (pre >= ne, "gi")):
         S = Synapses(G, G, "w : siemens", on_pre=f"{target}_post += w")

@@ -26,6 +26,8 @@ from braingo_core.sim.kernels_neuron import hh_rates
 from braingo_core.sim import kernels_graded as kg
 from braingo_core.sim import kernels_lif as kf
 from braingo_core.sim import kernels_lif_simd as kls
+from braingo_core.models import MODEL_BY_CODE
+from braingo_core.sim.kernels_loop import user_kernels
 from braingo_core.sim.network import GRADED, HH, IZH, LIF, build_network, graded_rows, split_by_target
 from braingo_core.sim.tables import GradedScratch, Inputs, LifScratch, Poisson, Rec, Scratch, State, Stdp
 
@@ -104,6 +106,10 @@ class PointEngine:
             self._lif_scr = LifScratch(np.zeros(4, np.int64), np.zeros((P, LIF_CHUNK)),
                                        np.zeros((P, LIF_CHUNK), np.uint8), np.zeros((P, kls.CST_SIZE)))
         self.net = net
+        user = sorted(set(net.c_model.tolist()) - {LIF, IZH, GRADED, HH})     # registered user models
+        if len(user) > 1:
+            raise SimulationError(f"{db.path}: neurons of {len(user)} user models; one network runs at most one")
+        self._user = user_kernels(MODEL_BY_CODE[user[0]].step) if user else None
         # graded point neurons coupled only by graded synapses and gap junctions: the serial graded path
         self.graded = bool(n and S == 0 and not net.syn_w.size and np.all(net.c_model == GRADED))
         if self.graded:
@@ -255,6 +261,8 @@ class PointEngine:
             else:
                 P = min(self.threads or nt, nt) if self.parallel else 1
                 kernel = kl.run_ticks_parallel if self.parallel else kl.run_ticks_serial
+                if self._user is not None:
+                    kernel = self._user[1] if self.parallel else self._user[0]
                 plan = (kernel, (P, self.window, net, st, inp, scr, self._pois, self._stdp),
                         P if self.parallel else None)
             self._plans[key] = plan

@@ -30,11 +30,12 @@ import types
 
 from numba import njit, prange
 
+from braingo_core.sim import kernels_neuron
 from braingo_core.sim.kernels_neuron import any_nonzero, end_window, graded_gate, update_neurons
 
 DONE, SPIKE_BUFFER_FULL, DIVERGED = 0, 1, 2
 #: Modules whose code the loop variants compile in (their hash names the variants' cache entries).
-HELPERS = ("kernels_neuron.py", "kernels_math.py", "kernels_lif_simd.py", "tables.py")
+HELPERS = ("kernels_neuron.py", "kernels_hh.py", "kernels_math.py", "kernels_lif_simd.py", "tables.py")
 
 
 def _run_ticks(n_ticks, P, W_max, net, st, inp, scr, pois, stdp, rec):
@@ -186,3 +187,24 @@ def variant(func, suffix):
 
 run_ticks_serial = njit(cache=True)(variant(_run_ticks, "_serial"))
 run_ticks_parallel = njit(cache=True, parallel=True)(variant(_run_ticks, "_parallel"))
+
+
+def _with_globals(func, **names):
+    """A copy of the plain function ``func`` whose globals have ``names`` replaced."""
+    g = types.FunctionType(func.__code__, dict(func.__globals__, **names), func.__name__, func.__defaults__,
+                           func.__closure__)
+    g.__qualname__, g.__module__ = func.__qualname__, func.__module__
+    return g
+
+
+_USER_KERNELS = {}
+
+
+def user_kernels(step):
+    """(serial, parallel) loop variants whose user-model hook is the numba function ``step`` (not cached
+    on disk: compiled once per process and model)."""
+    if step not in _USER_KERNELS:
+        upd = njit(inline="always")(_with_globals(kernels_neuron.update_neurons.py_func, user_step=step))
+        run = _with_globals(_run_ticks, update_neurons=upd)
+        _USER_KERNELS[step] = njit(run), njit(parallel=True)(run)
+    return _USER_KERNELS[step]

@@ -1,4 +1,4 @@
-"""Per-neuron update kernels (phase 4 of the loop): LIF, graded, Izhikevich and Hodgkin-Huxley.
+"""Per-neuron update kernels (phase 4 of the loop): LIF, graded, Izhikevich and Hodgkin-Huxley (:mod:`kernels_hh`).
 
 Conventions (Brian2's, so the oracle tests compare like with like): every new value is computed
 from the values at the start of the step. Membrane equations that are linear in V given the
@@ -17,6 +17,7 @@ import math
 import numpy as np
 from numba import njit
 
+from braingo_core.sim.kernels_hh import hh_rates, hh_update  # noqa: F401  (hh_rates: re-exported)
 from braingo_core.sim.kernels_math import fexp
 
 U12, U25, U27, U11 = np.uint64(12), np.uint64(25), np.uint64(27), np.uint64(11)
@@ -82,6 +83,17 @@ def izh_step(vx, ui, isyn, cm, p, c, dt, scheme, substeps):
     return vx, ui, False
 
 
+#: Model codes from this one on are user models (``models.register_model``): the loop calls ``user_step``.
+USER_CODE = 16
+
+
+@njit
+def user_step(vx, ui, i_in, p, dt):
+    """The user-model hook: the cached loop variants run no user model and keep this placeholder;
+    :func:`kernels_loop.user_kernels` compiles variants in which it is the model's step function."""
+    return vx, ui, False
+
+
 @njit
 def linear_step(vx, gtot, drive, vcur, lif, gl, inv_gl, decay_m, cm, dt):
     """Exponential-Euler membrane step of a LIF (``lif``) or graded point neuron (leak ``gl`` nS, ``cm`` pF).
@@ -110,8 +122,9 @@ def update_neurons(lo, hi, n0, W, net, st, inp, scr, pois, rec, has_inputs, has_
     model, let the synapses decay; a neuron's state stays in registers through its window. Constants are
     per neuron *class* ``net.cls[i]`` (equal model, parameters and membrane). Models: 0 LIF (c_params
     v_reset, v_th, t_ref_ticks), 1 Izhikevich (a, b, c, d, v_peak; :func:`izh_step`), 2 graded (v_min,
-    v_max), 3 HH (:func:`hh_update`). ``scr.gext``/``scr.dext`` (read if ``has_inputs``; then W = 1): gap +
-    graded-synapse conductance (nS) and drive sum(g*E) (pA). ``rec.col[i]`` >= 0: the soma voltage at the
+    v_max), 3 HH (:func:`hh_update`), >= USER_CODE a registered user model (:func:`user_step`).
+    ``scr.gext``/``scr.dext`` (read if ``has_inputs``; then W = 1): gap + graded-synapse conductance (nS)
+    and drive sum(g*E) (pA). ``rec.col[i]`` >= 0: the soma voltage at the
     start of every tick that is a multiple of ``rec.every`` goes to ``rec.v_buf[rec.row[0] + k, col]``.
     Receptor slots 0 and 1 are kept in registers (a = decay part, b = rise part); further ones in ga/gb.
     Inlined (numba IR) into the loop's parallel body, so every array it writes is first taken out of its
@@ -221,7 +234,7 @@ def update_neurons(lo, hi, n0, W, net, st, inp, scr, pois, rec, has_inputs, has_
                 for y in range(x + 1, x + net.ncomp[i]):
                     if not np.isfinite(v[y]):
                         vx = np.nan
-            elif m == 1:
+            elif m == 1 or m >= USER_CODE:
                 isyn = de - ge * vx + i_in
                 if s0:
                     isyn += (a0 - b0) * (slot_e[0] - vx) if slot_cond[0] else a0 - b0
@@ -230,7 +243,11 @@ def update_neurons(lo, hi, n0, W, net, st, inp, scr, pois, rec, has_inputs, has_
                 for s in range(2, n_slots):
                     g = ga[s, x] - gb[s, x]
                     isyn += g * (slot_e[s] - vx) if slot_cond[s] else g
-                vx, ui, fired = izh_step(vx, ui, isyn, cm, c_params, c, dt, net.c_scheme[c], net.c_substeps[c])
+                if m == 1:
+                    vx, ui, fired = izh_step(vx, ui, isyn, cm, c_params, c, dt, net.c_scheme[c], net.c_substeps[c])
+                else:
+                    vx, ui, fired = user_step(vx, ui, isyn / cm, c_params[c], dt)
+                    fired = fired and np.isfinite(vx)
             elif not (m == 0 and n < ru):
                 gtot = gl + ge
                 drive = gl * el + de + i_in
@@ -293,98 +310,6 @@ def update_neurons(lo, hi, n0, W, net, st, inp, scr, pois, rec, has_inputs, has_
         rng[i] = r
         ref_until[i] = ru
     return cnt, bad_i, bad_t
-
-
-@njit(cache=True)
-def hh_rates(vm):
-    """Classic HH rates (1/ms) at ``vm`` (mV, rest -65): am, bm, ah, bh, an, bn."""
-    x = vm + 40.0
-    am = 0.1 * x / (1.0 - math.exp(-x / 10.0)) if abs(x) > 1e-7 else 1.0
-    bm = 4.0 * math.exp(-(vm + 65.0) / 18.0)
-    ah = 0.07 * math.exp(-(vm + 65.0) / 20.0)
-    bh = 1.0 / (1.0 + math.exp(-(vm + 35.0) / 10.0))
-    y = vm + 55.0
-    an = 0.01 * y / (1.0 - math.exp(-y / 10.0)) if abs(y) > 1e-7 else 0.1
-    bn = 0.125 * math.exp(-(vm + 65.0) / 80.0)
-    return am, bm, ah, bh, an, bn
-
-
-@njit(cache=True)
-def gate_step(g, a, b, dt):
-    tot = a + b
-    ginf = a / tot
-    return ginf + (g - ginf) * math.exp(-dt * tot)
-
-
-@njit
-def hh_update(first, count, p, v, ga, gb, ring, r_in, gates, vold, gext, dext, iext, node_cm, node_gl, node_el,
-              node_gna, node_gk, ax_ptr, ax_nb, ax_g, slot_cond, slot_e, slot_dd, slot_dr, slot_norm, dt):
-    """Advance an HH cable (nodes first..first+count-1, soma first); True if the soma crossed p[4] upward.
-
-    p = g_na_S_cm2, g_k_S_cm2, e_na_mV, e_k_mV, v_spike_mV (densities already turned into node_gna/gk nS);
-    ``gates`` [3, n_nodes] (m, h, n), the axial CSR ``ax_*`` (nS) and the other arrays are the fields of the
-    same name of the engine's tables (:mod:`braingo_core.sim.tables`); ``iext`` pA enters at the soma.
-    A leaf of the loop, so it takes arrays rather than tables (numba flattens every table argument).
-    Membrane conductances are held for the step (start-of-step gates and voltage); the axial currents are
-    implicit: one tridiagonal-tree (Hines) solve over the cable, parents before children. Each node's
-    capacitive term C/dt is replaced by g/expm1(dt*g/C) (g = its membrane conductance), so that a lone
-    compartment gets exactly the exponential Euler step. Explicit neighbour voltages lag by a step and slow
-    a propagating spike (about 15 % at dt 0.01 ms, 50 um compartments); the implicit solve does not.
-    ``vold`` holds the diagonal and ``v`` the right-hand side during the solve.
-    """
-    v_soma = v[first]
-    for x in range(first, first + count):
-        if x > first:                                    # the soma's input was delivered by the caller
-            for s in range(ga.shape[0]):
-                val = ring[r_in, s, x]
-                ga[s, x] += val * slot_norm[s]
-                if slot_dr[s] > 0.0:
-                    gb[s, x] += val * slot_norm[s]
-                ring[r_in, s, x] = 0.0
-        vx = v[x]
-        m, h, nn = gates[0, x], gates[1, x], gates[2, x]
-        gna = node_gna[x] * m * m * m * h
-        gk = node_gk[x] * nn * nn * nn * nn
-        gtot = node_gl[x] + gna + gk + gext[x]
-        drive = node_gl[x] * node_el[x] + gna * p[2] + gk * p[3] + dext[x]
-        if x == first:
-            drive += iext
-        for s in range(ga.shape[0]):
-            g = ga[s, x] - gb[s, x]
-            if slot_cond[s]:
-                gtot += g
-                drive += g * slot_e[s]
-            else:
-                drive += g
-        a = dt * gtot / node_cm[x]
-        c_dt = gtot / math.expm1(a) if abs(a) > 1e-12 else node_cm[x] / dt - 0.5 * gtot
-        diag = c_dt + gtot
-        for j in range(ax_ptr[x], ax_ptr[x + 1]):
-            diag += ax_g[j]
-        vold[x] = diag
-        v[x] = c_dt * vx + drive
-        am, bm, ah, bh, an, bn = hh_rates(vx)
-        gates[0, x] = gate_step(m, am, bm, dt)
-        gates[1, x] = gate_step(h, ah, bh, dt)
-        gates[2, x] = gate_step(nn, an, bn, dt)
-        if x > first:
-            for s in range(ga.shape[0]):
-                ga[s, x] *= slot_dd[s]
-                gb[s, x] *= slot_dr[s]
-    for x in range(first + count - 1, first, -1):        # eliminate children into their parents
-        for j in range(ax_ptr[x], ax_ptr[x + 1]):
-            y = ax_nb[j]
-            if y < x:
-                f = ax_g[j] / vold[x]
-                vold[y] -= ax_g[j] * f
-                v[y] += f * v[x]
-    v[first] /= vold[first]
-    for x in range(first + 1, first + count):
-        for j in range(ax_ptr[x], ax_ptr[x + 1]):
-            if ax_nb[j] < x:
-                v[x] += ax_g[j] * v[ax_nb[j]]
-        v[x] /= vold[x]
-    return v_soma < p[4] <= v[first]
 
 
 @njit(cache=True)

@@ -95,9 +95,11 @@ def build_network(db, model=None, poisson_receptor=None, synapse_scale=1.0, gap_
     elif np.any(codes == CELEGANS):
         raise SimulationError(f"{db.path}: neurons of model 'celegans' need config model='celegans' "
                               "(16-channel engine) or model='graded' (fast point neurons)")
-    bad = sorted(set(codes.tolist()) - {LIF, IZH, GRADED, HH})
+    user = {c for c, m in MODEL_BY_CODE.items() if m.step is not None}
+    bad = sorted(set(codes.tolist()) - {LIF, IZH, GRADED, HH} - user)
     if bad:
-        raise SimulationError(f"{db.path}: neuron model code(s) {bad} unknown to the engine")
+        raise SimulationError(f"{db.path}: neuron model code(s) {bad} unknown to the engine (a user model must be "
+                              "registered with braingo_core.models.register_model first)")
     net.model = codes.astype(np.int8)
     lif = codes == LIF
     params[lif, 2] = np.floor(params[lif, 2] / dt + 1e-3)      # t_ref_ms -> ticks (Brian's rounding)
