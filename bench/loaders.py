@@ -24,8 +24,8 @@ def write_edges(path, n_edges, n_neurons, seed, chunk=1_000_000):
             k = min(chunk, n_edges - start)
             pre, post = rng.integers(0, n_neurons, k), rng.integers(0, n_neurons, k)
             w, d = rng.uniform(0.1, 2.0, k), rng.uniform(0.1, 5.0, k)
-            f.write("".join(f"{a},{b},{x:.3f},{y:.1f}\n" for a, b, x, y in zip(pre.tolist(), post.tolist(),
-                                                                                w.tolist(), d.tolist())))
+            rows = zip(pre.tolist(), post.tolist(), w.tolist(), d.tolist())
+            f.write("".join(f"{a},{b},{x:.3f},{y:.1f}\n" for a, b, x, y in rows))
 
 
 def main(argv=None):

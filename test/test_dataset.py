@@ -87,8 +87,8 @@ def test_neuron_muscle_table(names):
 def test_neuron_table(neurons, names):
     assert [r["name"] for r in neurons] == names
     classes = [r["class"] for r in neurons]
-    assert {c: classes.count(c) for c in set(classes)} == {"pharyngeal": 20, "sensory": 83, "inter": 81,
-                                                          "motor": 116, "other": 2}
+    expected = {"pharyngeal": 20, "sensory": 83, "inter": 81, "motor": 116, "other": 2}
+    assert {c: classes.count(c) for c in set(classes)} == expected
     gaba = {r["name"] for r in neurons if r["gabaergic"] == "1"}
     inh = {r["name"] for r in neurons if r["inhibitory"] == "1"}
     assert len(gaba) == 35 and len(inh) == 31
