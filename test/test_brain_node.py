@@ -178,3 +178,105 @@ def test_unknown_model_is_refused_with_the_valid_names(context, small_db_path):
         BrainNode(context=context, parameter_overrides=params.overrides(
             {"database": str(small_db_path), "model": "hodgkin"}))
     assert "'hodgkin'" in str(err.value) and "graded" in str(err.value) and "celegans" in str(err.value)
+
+
+def test_out_of_range_parameters_are_refused_and_the_node_runs_on(loop, tmp_path):
+    """Values a node accepted and then died on (issue: hardening) are refused with a reason."""
+    brain, probe, executor = loop()
+    set_one = lambda name, value: brain.set_parameters([params.overrides({name: value})[0]])[0]  # noqa: E731
+    (tmp_path / "plain_file").write_text("not a folder")
+    refused = [("snapshot_period_s", float("nan")), ("snapshot_period_s", float("inf")), ("snapshot_period_s", -1.0),
+               ("publish_rate_hz", 5e-324), ("publish_rate_hz", 1e-310), ("publish_rate_hz", float("inf")),
+               ("stimulus_timeout_s", float("nan")), ("snapshot_keep", 0),
+               ("tonic_stimulus", ["N00:1e308", "N00:1e308"]), ("tonic_stimulus", ["N00:inf"]),
+               ("snapshot_dir", str(tmp_path / "plain_file")), ("snapshot_dir", "/no/such/parent/anywhere"),
+               ("snapshot_dir", "../outside"), ("snapshot_path", "../../etc/victim"),
+               ("snapshot_path", str(tmp_path))]
+    for name, value in refused:
+        result = set_one(name, value)
+        assert not result.successful and name in result.reason, (name, value, result.reason)
+    # a huge but accepted drive plus a huge stimulus: the input is clipped, never inf
+    assert not set_one("tonic_stimulus", ["N00:6e5", "N00:6e5"]).successful     # the sum counts
+    assert set_one("tonic_stimulus", ["N00:1e6"]).successful
+    drive(probe, executor, 2, current_pA=(1e308, 1e308))
+    assert np.all(np.isfinite(probe.motor[-1].data)) and brain.callback_errors == 0
+
+
+def test_failing_rolling_snapshot_is_logged_and_survived(loop, tmp_path):
+    (tmp_path / "blocker").write_text("a file where the folder's parent should be")
+    brain, probe, executor = loop(snapshot_period_s=0.01, snapshot_dir=str(tmp_path / "blocker" / "rolling"))
+    drive(probe, executor, 5)
+    assert brain.periods == 5 and brain.sim.tick == 500        # every period ran although every save failed
+
+
+def test_snapshots_stay_in_their_root_and_touch_only_their_files(loop, tmp_path):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    brain, probe, executor = loop(snapshot_path=str(victim), snapshot_period_s=0.01, snapshot_keep=1)
+    planted = tmp_path / "rolling" / "brain_000000000000000.braindb.snapshot"
+    planted.parent.mkdir(exist_ok=True)
+    planted.write_text("someone else's file with a snapshot's name")
+    response = probe.call(executor, Trigger, "/brain/save_snapshot", Trigger.Request())
+    assert not response.success and "not a snapshot of this database" in response.message
+    assert victim.read_text() == "precious"
+    drive(probe, executor, 4)
+    names = sorted(os.path.basename(f) for f in list_snapshots(str(tmp_path / "rolling")))
+    assert names == [planted.name, "brain_000000000000400.braindb.snapshot"]   # keep 1 of its own; planted stays
+    assert planted.read_text().startswith("someone else's")
+    outside = tmp_path.parent / f"{tmp_path.name}_outside"
+    outside.mkdir()
+    (tmp_path / "link").symlink_to(outside)
+    result = brain.set_parameters(params.overrides({"snapshot_dir": str(tmp_path / "link")}))[0]
+    assert not result.successful and "outside snapshot_root" in result.reason
+    own = tmp_path / "own.braindb.snapshot"                  # a snapshot of this brain may be replaced
+    assert brain.set_parameters(params.overrides({"snapshot_path": str(own)}))[0].successful
+    assert probe.call(executor, Trigger, "/brain/save_snapshot", Trigger.Request()).success
+    assert probe.call(executor, Trigger, "/brain/save_snapshot", Trigger.Request()).success
+
+
+def test_service_bursts_all_get_an_answer(loop, context):
+    """40 callers at once on /brain/reset and /brain/save_snapshot: every request gets its response. (The
+    server's request queue held 10: the rest were dropped. Each caller's own response queue is its choice: all
+    responses of a service reach every client's reader here, so the callers keep 100.)"""
+    from rclpy.qos import QoSProfile
+    brain, probe, executor = loop()
+    callers = [Node(f"burst_{k}", context=context) for k in range(40)]
+    try:
+        clients = [c.create_client(Trigger, "/brain/reset" if k % 2 else "/brain/save_snapshot",
+                                   qos_profile=QoSProfile(depth=100)) for k, c in enumerate(callers)]
+        for c in callers:
+            executor.add_node(c)
+        assert spin_until(executor, lambda: all(cl.service_is_ready() for cl in clients))
+        futures = [cl.call_async(Trigger.Request()) for cl in clients]
+        assert spin_until(executor, lambda: all(f.done() for f in futures), timeout_s=60.0)
+        assert all(f.result().success for f in futures)
+    finally:
+        for c in callers:
+            executor.remove_node(c)
+            c.destroy_node()
+
+
+def test_numeric_parameters_property():
+    """Any float is either refused with a ValueError or gives finite, bounded periods (never an overflow)."""
+    from hypothesis import given, settings, strategies as st
+    from braingo_ros.brain_node import MAX_SNAPSHOT_PERIOD_s, PUBLISH_RATE_RANGE_Hz, _check_numbers
+
+    base = {"publish_rate_hz": 10.0, "stimulus_timeout_s": 0.5, "snapshot_period_s": 0.0, "snapshot_keep": 3,
+            "marker_scale_m_per_um": 0.001}
+
+    numbers = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-10**30, 10**30))
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.sampled_from(sorted(base)), numbers)
+    def check(name, value):
+        p = {**base, name: value}
+        try:
+            _check_numbers(p)
+        except ValueError as exc:
+            assert name in str(exc)
+            return
+        every = max(1, int(round(1.0 / (p["publish_rate_hz"] * 0.01))))
+        assert PUBLISH_RATE_RANGE_Hz[0] <= p["publish_rate_hz"] and every >= 1
+        assert 0.0 <= p["snapshot_period_s"] <= MAX_SNAPSHOT_PERIOD_s
+
+    check()

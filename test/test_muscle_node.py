@@ -109,3 +109,35 @@ def test_muscle_node_follows_the_brains_database(context, tmp_path):
         assert muscle.muscle_map.neurons == tuple(motor)
     finally:
         muscle.destroy_node()
+
+
+def test_watchdog_relaxes_at_the_parameters_bound(context):
+    """On sim time the relaxation lands exactly watchdog_ms after the last voltages: not at 99 ms, at 100 ms."""
+    from builtin_interfaces.msg import Time
+    from rosgraph_msgs.msg import Clock
+    muscle = MuscleNode(context=context, parameter_overrides=params.overrides(
+        {"watchdog_ms": 100.0, "use_sim_time": True}))
+    probe = Probe(context)
+    clock = probe.create_publisher(Clock, "/clock", 10)
+    executor = executor_for(context, muscle, probe)
+
+    def at(ns):
+        clock.publish(Clock(clock=Time(sec=ns // 10**9, nanosec=ns % 10**9)))
+        assert spin_until(executor, lambda: muscle.get_clock().now().nanoseconds == ns)
+
+    try:
+        assert spin_until(executor, lambda: probe.voltages.get_subscription_count() > 0
+                          and clock.get_subscription_count() > 0)
+        at(1_000_000_000)
+        probe.voltages.publish(Float64MultiArray(data=dorsal_voltages(muscle)))
+        assert spin_until(executor, lambda: not muscle.relaxed)
+        at(1_099_000_000)
+        spin_until(executor, lambda: muscle.relaxed, timeout_s=0.5)
+        assert not muscle.relaxed
+        at(1_100_000_000)
+        assert spin_until(executor, lambda: muscle.relaxed, timeout_s=5.0)
+        assert muscle.relaxed_after_ms == pytest.approx(100.0)
+    finally:
+        executor.shutdown()
+        muscle.destroy_node()
+        probe.destroy_node()
