@@ -75,13 +75,12 @@ class Recorder:
 
     def plot(self, path, title=None):
         """PNG with the voltage traces (top) and the spike raster (bottom)."""
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        from matplotlib.figure import Figure     # no pyplot: no global backend is chosen or changed
 
         t, v = self.voltages()
         si, st = self.spikes()
-        fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(9, 6), sharex=True)
+        fig = Figure(figsize=(9, 6))
+        ax1, ax2 = fig.subplots(2, 1, sharex=True)
         for j, name in enumerate(self.names):
             ax1.plot(t, v[:, j], lw=0.8, label=name)
         if self.names and len(self.names) <= 12:
@@ -95,4 +94,3 @@ class Recorder:
         fig.tight_layout()
         with atomic_open(path) as f:
             fig.savefig(f, format="png", dpi=100)
-        plt.close(fig)

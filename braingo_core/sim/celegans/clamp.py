@@ -80,11 +80,10 @@ def save_npz(path, cell, result, dt_ms):
 
 def plot_traces(path, cell, result):
     """Save a PNG of one cell's soma voltage traces (one line per amplitude)."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure         # no pyplot: no global backend is chosen or changed
 
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig = Figure(figsize=(8, 4.5))
+    ax = fig.subplots()
     for amp, trace in zip(result["amplitudes"], result["V"][0]):
         ax.plot(result["t"], trace, lw=0.8, label=f"{amp:g} pA")
     ax.set_xlabel("t (ms)")
@@ -93,4 +92,3 @@ def plot_traces(path, cell, result):
     ax.legend(fontsize=8, ncol=2)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)
