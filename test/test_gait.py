@@ -172,3 +172,34 @@ def test_wavelength_ignores_joints_that_do_not_move():
     theta[:, :3] = 1e-4 * np.sin(2 * np.pi * t[:, None] + rng.uniform(0, 2 * np.pi, 3))
     assert wavelength_L(theta, 1.0, DT, X_L) == pytest.approx(0.8, rel=0.03)
     assert wavelength_L(np.zeros_like(theta), 1.0, DT, X_L) is None
+
+
+def test_gait_bench_prints_one_json_line_per_medium(tmp_path, capsys):
+    """bench/gait.py (as the README runs it, shortened): one JSON line, every figure of every chosen medium,
+    the targets as booleans, both PNGs; an unknown medium is refused with the valid ones."""
+    import importlib.util
+    import json
+    import pathlib
+
+    from braingo_core.errors import BodyError
+
+    path = pathlib.Path(__file__).resolve().parents[1] / "bench" / "gait.py"
+    spec = importlib.util.spec_from_file_location("bench_gait", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    assert bench.main(["--settle-s", "0.5", "--measure-s", "1.5", "--media", "water,agar",
+                       "--figures", str(tmp_path)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 1
+    out = json.loads(lines[0])
+    assert list(out["media"]) == ["water", "agar"]   # lightest load first
+    for medium in out["media"].values():
+        assert {"wave_hz", "wavelength_L", "speed_L_per_s", "curvature_amplitude_L", "bending_fraction",
+                "v_min_mV", "v_max_mV"} <= set(medium)
+        assert medium["v_min_mV"] < medium["v_max_mV"] and 0.0 <= medium["bending_fraction"] <= 1.0
+    assert out["media"]["agar"]["c_n"] > 1000 * out["media"]["water"]["c_n"]
+    assert all(isinstance(v, bool) for v in out["targets"].values()) and "agar_bending" in out["targets"]
+    assert (tmp_path / "curvature_kymographs.png").stat().st_size > 1000
+    assert (tmp_path / "gait_vs_load.png").stat().st_size > 1000
+    with pytest.raises(BodyError, match="valid media"):
+        bench.main(["--media", "honey"])
