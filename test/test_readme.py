@@ -45,3 +45,22 @@ def test_every_readme_command_runs(tmp_path):
             assert json.loads(proc.stdout)
         if args[1] == "verify":
             assert proc.stdout.count(": OK") == len(args) - 2
+
+
+def readme_python_blocks():
+    """The ```python blocks of the README."""
+    return re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+
+
+@pytest.mark.slow
+def test_every_readme_python_block_runs(tmp_path):
+    blocks = readme_python_blocks()
+    assert blocks
+    env = dict(os.environ, PYTHONPATH=str(ROOT), MPLBACKEND="Agg")
+    for code in blocks:
+        assert len(code.strip().splitlines()) <= 25
+        proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
+                              timeout=600)
+        assert proc.returncode == 0, (code, proc.stdout[-2000:], proc.stderr[-2000:])
+        if "spikes" in code:
+            assert int(proc.stdout.split()[0]) > 0, proc.stdout

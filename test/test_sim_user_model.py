@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from numba import njit
 
-from braingo_core.errors import BuilderError, SimulationError
+from braingo_core.errors import BrainDBFormatError, BuilderError, SimulationError
 from braingo_core.models import NEURON_MODELS, register_model
 from braingo_core.sim import Simulation
 from braingo_core.storage import BrainDBBuilder
@@ -94,7 +94,7 @@ def test_register_model_errors(tmp_path):
     from braingo_core.models import MODEL_BY_CODE
     del MODEL_BY_CODE[QIF.code]
     try:
-        with pytest.raises(SimulationError, match="register_model"):
+        with pytest.raises(BrainDBFormatError, match="register_model"):      # refused as the file opens
             Simulation(path)
     finally:
         NEURON_MODELS["qif"], MODEL_BY_CODE[QIF.code] = QIF, QIF

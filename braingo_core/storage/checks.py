@@ -10,7 +10,7 @@ import json
 import numpy as np
 
 from braingo_core.errors import BrainDBFormatError
-from braingo_core.models import MODEL_BY_CODE
+from braingo_core.models import FIRST_USER_CODE, MODEL_BY_CODE
 from braingo_core.storage import records as rec
 
 #: Deepest nesting of JSON containers the metadata may have.
@@ -150,7 +150,9 @@ def _check_types(db):
     p, t = db.path, db.neuron_types
     codes = np.asarray(t["model"], np.int64)
     known = np.isin(codes, list(MODEL_BY_CODE))
-    _require(p, "neuron_types", "model", known, codes, f"unknown model code (known: {sorted(MODEL_BY_CODE)})")
+    _require(p, "neuron_types", "model", known, codes,
+             f"unknown model code (known: {sorted(MODEL_BY_CODE)}; codes from {FIRST_USER_CODE} on are user models: "
+             f"register them with braingo_core.models.register_model, in the same order, before opening)")
     n_params = np.array([len(MODEL_BY_CODE[int(c)].params) for c in codes], np.int64)
     _require(p, "neuron_types", "n_params", t["n_params"] == n_params, t["n_params"],
              "differs from the model's parameter count")
