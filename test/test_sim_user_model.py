@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from numba import njit
 
-from braingo_core.errors import BrainDBFormatError, BuilderError, SimulationError
+from braingo_core.errors import BrainDBFormatError, BuilderError
 from braingo_core.models import NEURON_MODELS, register_model
 from braingo_core.sim import Simulation
 from braingo_core.storage import BrainDBBuilder

@@ -9,7 +9,7 @@ def register(sub):
                    help="recording: a cb2022_data directory (or BAAIWorm eworm/), or a .csv/.npz of traces or "
                         "correlations")
     p.add_argument("--out", required=True, metavar="BRAINDB", help="fitted database to write (atomic)")
-    p.add_argument("--epochs", type=int, default=None, help="optimiser steps (default 60)")
+    p.add_argument("--epochs", type=int, default=None, help="optimiser steps (default 150)")
     p.add_argument("--holdout-neurons", type=int, default=0, metavar="K", help="recorded neurons kept out of the loss")
     p.add_argument("--seed", type=int, default=0, help="seed of the held-out choice")
     p.add_argument("--duration-s", type=float, default=None,

@@ -8,7 +8,7 @@ Adam. The recording's held-out neurons
 """
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -24,8 +24,9 @@ from braingo_core.storage import BrainDB
 
 log = logging.getLogger(__name__)
 
-DEFAULT_EPOCHS = 60
-DEFAULT_LR = 0.08
+DEFAULT_EPOCHS = 150
+DEFAULT_LR = 0.05
+LR_END_FRACTION = 0.1
 
 
 @dataclass
@@ -38,7 +39,7 @@ class FitResult:
     syn_w_nS, gap_w_nS, e_leak_mV : float64 arrays
         Fitted per-synapse conductances (database synapse order), per-junction conductances (order of
         ``tables.gap_record``) and per-neuron leak potentials.
-    loss_history : list of float          loss per epoch (before that epoch's update)
+    loss_history : list of float          loss per epoch (before that epoch's update, on that epoch's drive)
     sim_corr : float64[r, r]              twin correlation at the fitted parameters
     train_neurons, heldout_neurons : list of str
     r_train, r_heldout : float            Pearson r (twin) over the training / held-out pairs
@@ -99,7 +100,7 @@ def default_scales(db):
 
 
 def fit(db, target, epochs=DEFAULT_EPOCHS, holdout_neurons=0, seed=0, protocol=None, lr=DEFAULT_LR,
-        max_params=MAX_PARAMS, progress=True, frame_s=None, threads=1):
+        max_params=MAX_PARAMS, progress=True, frame_s=None, threads=1, resample_drive=True):
     """Fit ``db`` (BrainDB or path) to ``target`` (Target or a path for :func:`load_target`).
 
     Parameters
@@ -114,6 +115,10 @@ def fit(db, target, epochs=DEFAULT_EPOCHS, holdout_neurons=0, seed=0, protocol=N
         Adam learning rate (parameters are log-scales and mV offsets).
     progress : bool
         Show a tqdm bar with the loss.
+    resample_drive : bool
+        Each epoch draws a new drive (seed ``drive_seed + 1 + epoch``), so the weights fit the statistics,
+        not one trajectory; the final scores (``sim_corr``, ``r_*``) use the protocol's own ``drive_seed``,
+        never trained on. False: every epoch uses ``drive_seed``.
     threads : int
         Torch intra-op threads while fitting (1: the step's small matrices gain nothing from more).
 
@@ -124,12 +129,13 @@ def fit(db, target, epochs=DEFAULT_EPOCHS, holdout_neurons=0, seed=0, protocol=N
     saved = torch.get_num_threads()
     torch.set_num_threads(int(threads))
     try:
-        return _fit(db, target, epochs, holdout_neurons, seed, protocol, lr, max_params, progress, frame_s)
+        return _fit(db, target, epochs, holdout_neurons, seed, protocol, lr, max_params, progress, frame_s,
+                    resample_drive)
     finally:
         torch.set_num_threads(saved)
 
 
-def _fit(db, target, epochs, holdout_neurons, seed, protocol, lr, max_params, progress, frame_s):
+def _fit(db, target, epochs, holdout_neurons, seed, protocol, lr, max_params, progress, frame_s, resample_drive):
     db = db if isinstance(db, BrainDB) else BrainDB(db)
     target = target if isinstance(target, Target) else load_target(target, db, frame_s=frame_s)
     if not isinstance(epochs, int) or epochs < 0:
@@ -145,34 +151,35 @@ def _fit(db, target, epochs, holdout_neurons, seed, protocol, lr, max_params, pr
         raise SimulationError(f"{target.source}: only {ti.size} valid training pairs")
     rec = torch.as_tensor(target.corr, dtype=DTYPE)
     ids = torch.as_tensor(target.ids)
-    drive = protocol.drive(tables.n)
     theta = layout.zeros().requires_grad_(True)
     opt = torch.optim.Adam([theta], lr=lr)
+    # the learning rate falls linearly to LR_END_FRACTION of ``lr`` over the epochs
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda e: 1.0 - (1.0 - LR_END_FRACTION) * e / max(epochs, 1))
 
-    def evaluate():
+    def evaluate(drive_seed):
+        drive = replace(protocol, drive_seed=drive_seed).drive(tables.n)
         syn, gap, el = layout.weights(theta, tables)
         v = run_adjoint(twin, syn, gap, el, drive, protocol.hold_steps, protocol.sample_ms)
         c = protocol.correlation(v[:, ids], target.frame_s)
         return c, ((c[ti, tj] - rec[ti, tj]) ** 2).mean()
 
-    history, best = [], (float("inf"), theta.detach().clone())
+    history = []
     bar = None
     if progress:
         from tqdm import tqdm
 
         bar = tqdm(total=epochs, unit="epoch", desc="fit")
     t0 = time.perf_counter()
-    for _ in range(epochs):
+    for epoch in range(epochs):
         opt.zero_grad()
-        _, loss = evaluate()
+        _, loss = evaluate(protocol.drive_seed + 1 + epoch if resample_drive else protocol.drive_seed)
         loss.backward()
         val = loss.item()
         history.append(val)
-        if val < best[0]:
-            best = (val, theta.detach().clone())
         if not np.isfinite(val) or not torch.isfinite(theta.grad).all():
             raise SimulationError(f"fit diverged at epoch {len(history)}: loss {val}")
         opt.step()
+        sched.step()
         if bar is not None:
             bar.set_postfix(loss=f"{val:.4f}")
             bar.update(1)
@@ -180,14 +187,13 @@ def _fit(db, target, epochs, holdout_neurons, seed, protocol, lr, max_params, pr
     if bar is not None:
         bar.close()
     with torch.no_grad():
-        theta.copy_(best[1])
-        c, _ = evaluate()
+        c, _ = evaluate(protocol.drive_seed)
         syn, gap, el = layout.weights(theta, tables)
     sim = c.numpy()
     names = target.names
-    return FitResult(target, tables, layout, protocol, best[1].numpy(), syn.numpy(), gap.numpy(), el.numpy(),
-                     history, sim, [names[i] for i in train], [names[i] for i in held],
+    return FitResult(target, tables, layout, protocol, theta.detach().numpy().copy(), syn.numpy(), gap.numpy(),
+                     el.numpy(), history, sim, [names[i] for i in train], [names[i] for i in held],
                      pair_r(sim, target.corr, (ti, tj)), pair_r(sim, target.corr, target.valid_pairs(held)),
                      layout.n_params, fit_s / max(epochs, 1), fit_s, int(seed),
-                     {"lr": lr, "epochs": epochs, "max_params": max_params, "syn_scale0": syn_scale,
-                      "gap_scale0": gap_scale})
+                     {"lr": lr, "lr_end_fraction": LR_END_FRACTION, "epochs": epochs, "max_params": max_params,
+                      "syn_scale0": syn_scale, "gap_scale0": gap_scale, "resample_drive": resample_drive})
