@@ -6,15 +6,14 @@ from braingo_core.storage.atomic import atomic_open
 
 def plot_fit(result, path):
     """Write a PNG to ``path`` (atomic): recorded matrix, twin's matrix at the fit, loss per epoch."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure         # no pyplot: no global backend is chosen or changed
 
     t = result.target
     order = np.argsort(np.asarray(t.names))
     rec = t.corr[np.ix_(order, order)]
     sim = np.where(np.isnan(t.corr), np.nan, result.sim_corr)[np.ix_(order, order)]
-    fig, axes = plt.subplots(1, 3, figsize=(16, 5.2), gridspec_kw={"width_ratios": [1, 1, 0.9]})
+    fig = Figure(figsize=(16, 5.2))
+    axes = fig.subplots(1, 3, gridspec_kw={"width_ratios": [1, 1, 0.9]})
     labels = [t.names[i] for i in order]
     sim_title = f"simulated (r_train {result.r_train:.2f}, r_heldout {result.r_heldout:.2f})"
     for ax, mat, title in ((axes[0], rec, "recorded"), (axes[1], sim, sim_title)):
@@ -29,5 +28,4 @@ def plot_fit(result, path):
     axes[2].set_title("loss")
     with atomic_open(path) as f:
         fig.savefig(f, format="png", dpi=110)
-    plt.close(fig)
     return path
