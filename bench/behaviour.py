@@ -36,6 +36,10 @@ def main(argv=None):
     parser.add_argument("--measure-s", type=float, default=None, help="measured sim time per condition (s)")
     parser.add_argument("--settle-s", type=float, default=None, help="discarded sim time per condition (s)")
     parser.add_argument("--model", default="graded", help="brain neuron model")
+    parser.add_argument("--database", default=None, help=".braindb of the brain (default: the bundled worm), "
+                        "e.g. the output of braingo fit")
+    parser.add_argument("--weight-scales", type=float, nargs=2, metavar=("SYNAPSE", "GAP"), default=None,
+                        help="weight scales of the brain (default: the locomotion section's)")
     parser.add_argument("--body-config", default=None, help="caterpillar.yaml (default: the package's)")
     parser.add_argument("--figures", default=None, help="folder for kymograph PNGs")
     opts = parser.parse_args(argv)
@@ -44,7 +48,8 @@ def main(argv=None):
     settle = loco["settle_s"] if opts.settle_s is None else opts.settle_s
     measure = loco["measure_s"] if opts.measure_s is None else opts.measure_s
     started = time.perf_counter()
-    loop = ClosedLoop(body_config=opts.body_config, model=opts.model)
+    scales = dict(zip(("synapse_weight_scale", "gap_weight_scale"), opts.weight_scales or (None, None)))
+    loop = ClosedLoop(database=opts.database, body_config=opts.body_config, model=opts.model, **scales)
     conditions = {
         "forward": (loco["forward_drive"], ()),
         "backward": (loco["backward_drive"], ()),
