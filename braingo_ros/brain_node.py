@@ -102,13 +102,7 @@ def _model(value):
 
 
 def _validate_model(changed):
-    for param in changed:
-        if param.name == "model":
-            try:
-                _model(param.value)
-            except ValueError as exc:
-                return params.result(exc)
-    return params.result()
+    return params.check_each(changed, {"model": _model})
 
 
 def _gates(entries):

@@ -91,13 +91,7 @@ class MuscleNode(Node):
             self._watchdog.cancel()
 
     def _validate(self, changed):
-        for param in changed:
-            if param.name == "watchdog_ms":
-                try:
-                    _check_watchdog(param.value)
-                except ValueError as exc:
-                    return params.result(exc)
-        return params.result()
+        return params.check_each(changed, {"watchdog_ms": _check_watchdog})
 
     def _on_set(self, changed):
         for param in changed:

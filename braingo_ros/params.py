@@ -55,6 +55,19 @@ def result(error=None):
     return SetParametersResult(successful=error is None, reason="" if error is None else str(error))
 
 
+def check_each(changed, checks):
+    """Result of running ``checks[name](value)`` on each changed parameter that has a check: the first
+    ValueError's text is the rejection reason."""
+    for param in changed:
+        check = checks.get(param.name)
+        if check is not None:
+            try:
+                check(param.value)
+            except ValueError as exc:
+                return result(exc)
+    return result()
+
+
 def overrides(params):
     """``parameter_overrides`` for an in-process node from a plain dict (lists of str typed explicitly)."""
     out = []

@@ -50,6 +50,13 @@ def state_dump(sim):
     return out
 
 
+def assert_same_state(got_sim, want_sim):
+    """Every dynamic array and soma voltage of ``got_sim`` bitwise equal to ``want_sim``'s."""
+    got, want = state_dump(got_sim), state_dump(want_sim)
+    for k in want:
+        np.testing.assert_array_equal(got[k], want[k], err_msg=k)
+
+
 #: Classic Hodgkin-Huxley gate equations in Brian2 syntax (squid axon, rest -65 mV), for the oracle tests.
 HH_GATES_BRIAN2 = """
     dm/dt = am*(1 - m) - bm*m : 1

@@ -7,7 +7,7 @@ import pytest
 from braingo_core.errors import SimulationError
 from braingo_core.sim import Simulation
 from braingo_core.storage import BrainDB, BrainDBBuilder
-from sim_nets import spiking_config, spiking_net, state_dump
+from sim_nets import assert_same_state, spiking_config, spiking_net
 
 
 def test_input_array_equals_per_tick_inputs(tmp_path):
@@ -26,9 +26,7 @@ def test_input_array_equals_per_tick_inputs(tmp_path):
     sim.record([1, 2])
     sim.set_input_array(drive)
     sim.run(350)
-    got, want = state_dump(sim), state_dump(ref)
-    for k in want:
-        np.testing.assert_array_equal(got[k], want[k], err_msg=k)
+    assert_same_state(sim, ref)
     np.testing.assert_array_equal(sim.recorder.spikes()[1], ref.recorder.spikes()[1])
     assert ref.n_spikes == sim.n_spikes > 0
     with pytest.raises(SimulationError, match=r"expected shape \(ticks, 60\)"):

@@ -6,7 +6,7 @@ from braingo_core.errors import BrainDBFormatError, BuilderError
 from braingo_core.sim import Simulation
 from braingo_core.storage import BrainDB, BrainDBBuilder
 from braingo_core.storage import format as fmt
-from sim_nets import state_dump
+from sim_nets import assert_same_state
 
 
 def _net(path, n=40, seed=4):
@@ -50,9 +50,7 @@ def test_params_survive_snapshot_restore(tmp_path):
     cont.load_snapshot(tmp_path / "s.snap")
     cont.set_input_array(drive, start_tick=0)
     cont.run(470)
-    got, want = state_dump(cont), state_dump(full)
-    for k in want:
-        np.testing.assert_array_equal(got[k], want[k], err_msg=k)
+    assert_same_state(cont, full)
     assert full.n_spikes > 100
 
 

@@ -7,7 +7,7 @@ from braingo_core.errors import BrainDBFormatError, BuilderError
 from braingo_core.models import NEURON_MODELS, register_model
 from braingo_core.sim import Simulation
 from braingo_core.storage import BrainDBBuilder
-from sim_nets import state_dump
+from sim_nets import assert_same_state
 
 
 def qif_step(v, u, i_in, p, dt):
@@ -75,9 +75,7 @@ def test_user_model_network_snapshot_continues(tmp_path):
     cont = Simulation(db, {"threads": 2})
     cont.load_snapshot(tmp_path / "s.snap")
     cont.run(1100)
-    got, want = state_dump(cont), state_dump(full)
-    for k in want:
-        np.testing.assert_array_equal(got[k], want[k], err_msg=k)
+    assert_same_state(cont, full)
     assert full.n_spikes > 100
 
 
