@@ -39,7 +39,7 @@ setup(
             "ros-visualization-msgs", "ros-std-srvs", "ros-rosgraph-msgs", "mcap", "mcap-ros2-support", "xacro",
         ],
         "sim": ["mujoco", "xacro"],
-        "dev": ["pytest", "pytest-timeout", "brian2", "colcon-common-extensions", "colcon-ros"],
+        "dev": ["pytest", "pytest-timeout", "hypothesis", "brian2", "colcon-common-extensions", "colcon-ros"],
     },
     zip_safe=True,
     entry_points={
