@@ -42,8 +42,8 @@ setup(
         "mpi": ["mpi4py", "mpich"],
         # braingo fit: the differentiable twin of the graded engine (CPU is enough; pinned in constraints.txt)
         "fit": ["torch>=2.1"],
-        "dev": ["pytest", "pytest-timeout", "brian2", "colcon-common-extensions", "colcon-ros", "pyarrow", "mpi4py",
-                "mpich"],
+        "dev": ["pytest", "pytest-timeout", "hypothesis", "brian2", "colcon-common-extensions", "colcon-ros",
+                "pyarrow", "mpi4py", "mpich"],
     },
     zip_safe=True,
     entry_points={

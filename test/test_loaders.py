@@ -262,3 +262,22 @@ def test_cli_load_worm_and_csv(tmp_path, capsys):
     assert cli_main(["load-csv", str(_write(tmp_path / "x.csv", "pre,post\n")), "--output",
                      str(tmp_path / "x.braindb")]) == 2
     assert "missing column" in capsys.readouterr().err
+
+
+def test_bundled_database_refuses_a_planted_cache_file(tmp_path):
+    """A file planted under the cache name (another network, a corrupt copy, a symlink) is rebuilt."""
+    import conftest
+    cache = tmp_path / "cache"
+    path = bundled_database(cache)
+    good = path.read_bytes()
+    conftest.build_small_db(str(path))                   # a valid .braindb, but not the worm
+    assert bundled_database(cache) == path and path.read_bytes() == good
+    raw = bytearray(good)
+    raw[len(raw) // 2] ^= 0x10
+    path.write_bytes(bytes(raw))
+    assert bundled_database(cache) == path and path.read_bytes() == good
+    victim = tmp_path / "victim.braindb"
+    victim.write_bytes(good)
+    path.unlink()
+    path.symlink_to(victim)
+    assert bundled_database(cache) == path and not path.is_symlink() and path.read_bytes() == good

@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from braingo_core.errors import SnapshotError
+from braingo_core.errors import SnapshotError, StorageWriteError
 from braingo_core.storage import BrainDB, load_snapshot, save_snapshot
 from conftest import build_small_db
 
@@ -104,9 +104,9 @@ def test_kill_during_write_keeps_previous_snapshot(small_db_path, tmp_path):
     proc = subprocess.Popen([sys.executable, "-c", WRITER, str(path), db.fingerprint], stdout=subprocess.PIPE,
                             cwd=os.path.dirname(os.path.dirname(__file__)))
     assert proc.stdout.readline().strip() == b"ready"
-    tmp_name = f".{path.name}.tmp-{proc.pid}"
+    pattern = f".{path.name}.tmp-{proc.pid}-*"
     deadline = time.monotonic() + 60
-    while not (tmp_path / tmp_name).exists() and time.monotonic() < deadline:
+    while not list(tmp_path.glob(pattern)) and time.monotonic() < deadline:
         time.sleep(0.005)
     time.sleep(0.05)
     os.kill(proc.pid, signal.SIGKILL)
@@ -115,3 +115,35 @@ def test_kill_during_write_keeps_previous_snapshot(small_db_path, tmp_path):
     assert snap.tick in (1, 2)
     if snap.tick == 1:
         assert snap.arrays["weights"].tobytes() == _arrays()["weights"].tobytes()
+    left = list(tmp_path.glob(pattern))
+    save_snapshot(path, db.fingerprint, 3, db.dt_ms, _arrays())     # the next write cleans up the dead writer's file
+    assert left and not list(tmp_path.glob(f".{path.name}.tmp-*")) and load_snapshot(path, db).tick == 3
+
+
+def test_planted_temp_links_are_never_written_through(small_db_path, tmp_path):
+    """Symlinks planted under every temp name a writer could pick (old and new schemes) are left alone."""
+    db = BrainDB(small_db_path)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    path = tmp_path / "s.snapshot"
+    (tmp_path / f".{path.name}.tmp-{os.getpid()}").symlink_to(victim)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    (tmp_path / f".{path.name}.tmp-{int(dead.stdout)}-0123").symlink_to(victim)
+    save_snapshot(path, db.fingerprint, 1, db.dt_ms, _arrays())
+    assert victim.read_text() == "keep me" and load_snapshot(path, db).tick == 1
+    # a planted link under a dead writer's name is not a regular file: it is left, not followed or deleted
+    assert (tmp_path / f".{path.name}.tmp-{int(dead.stdout)}-0123").is_symlink()
+
+
+def test_temp_file_is_created_exclusively(small_db_path, tmp_path, monkeypatch):
+    """Even when the random temp name is guessed and planted as a link, the victim is not written."""
+    import braingo_core.storage.atomic as atomic
+    db = BrainDB(small_db_path)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    path = tmp_path / "s.snapshot"
+    monkeypatch.setattr(atomic.secrets, "token_hex", lambda n: "guessed")
+    (tmp_path / f".{path.name}.tmp-{os.getpid()}-guessed").symlink_to(victim)
+    with pytest.raises(StorageWriteError, match="unique temp file"):
+        save_snapshot(path, db.fingerprint, 1, db.dt_ms, _arrays())
+    assert victim.read_text() == "keep me" and not path.exists()

@@ -1,7 +1,7 @@
 """`braingo` command line: one sub-command module per concern, each with ``register(subparsers)``.
 
-Known errors (:class:`braingo_core.errors.BrainGoError`, ``OSError``) become one stderr line and
-exit code 2; no traceback.
+Known errors (:class:`braingo_core.errors.BrainGoError`, ``OSError``) and out-of-range arguments become
+one stderr line (argparse adds its usage line) and exit code 2; no traceback. Ctrl-C exits with 130.
 """
 import argparse
 import importlib
@@ -30,7 +30,10 @@ def build_parser():
 
 def main(argv=None):
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:          # a usage error (or --help): argparse printed it; return its status
+        return exc.code
     try:
         return args.func(args) or 0
     except (BrainGoError, OSError) as exc:

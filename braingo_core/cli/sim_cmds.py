@@ -3,20 +3,27 @@ import time
 
 import numpy as np
 
+from braingo_core.cli.args import MAX_DURATION_MS, MAX_SEED, integer, number
 from braingo_core.errors import SimulationError
 from braingo_core.sim.backends import backend_names
+from braingo_core.storage import BrainDB
+
+#: Ticks per compiled call when running without a progress bar (Ctrl-C is handled between calls).
+CHUNK_TICKS = 1000
 
 
 def register(sub):
     p = sub.add_parser("run", help="simulate a .braindb and report spikes, voltage range and speed")
     p.add_argument("file", help=".braindb database")
     _common(p)
-    p.add_argument("--stimulus", default="", help='constant currents, e.g. "0:30,AVBL:20" (neuron id or name: pA)')
+    p.add_argument("--stimulus", default="", help='constant currents, e.g. "0:30,AVBL:20" (neuron id or name: pA; '
+                   'a neuron listed twice gets the sum)')
     p.add_argument("--stdp", action="store_true", help="enable STDP on plastic synapses")
     p.add_argument("--snapshot", metavar="SNAP", help="save the final state to SNAP")
     p.add_argument("--load", metavar="SNAP", help="start from a snapshot of this database")
     p.add_argument("--record", default="", help="neurons whose soma voltage is recorded, e.g. 0,5,AVAL")
-    p.add_argument("--every", type=int, default=1, help="record a voltage sample every K ticks")
+    p.add_argument("--every", type=integer(1, 2 ** 31, "--every"), default=1,
+                   help="record a voltage sample every K ticks")
     p.add_argument("--plot", metavar="PNG", help="write voltage traces and spike raster")
     p.add_argument("--npz", metavar="NPZ", help="write the recording (t_ms, v_mV, spikes)")
     p.add_argument("--lesion", default="", help="neurons to lesion, e.g. AVAL,AVAR")
@@ -26,7 +33,7 @@ def register(sub):
     p = sub.add_parser("snapshot", help="simulate DB for -d ms and save the state")
     p.add_argument("file", help=".braindb database")
     _common(p)
-    p.add_argument("--stimulus", default="", help='constant currents, e.g. "0:30,AVBL:20"')
+    p.add_argument("--stimulus", default="", help='constant currents, e.g. "0:30,AVBL:20" (repeats are summed)')
     p.add_argument("--out", required=True, metavar="SNAP", help="snapshot file to write")
     p.set_defaults(func=cmd_snapshot)
 
@@ -38,10 +45,13 @@ def register(sub):
 
 
 def _common(p, duration_default=100.0):
-    p.add_argument("-d", "--duration", type=float, default=duration_default, metavar="MS", help="simulated ms")
+    p.add_argument("-d", "--duration", type=number(0.0, MAX_DURATION_MS, "--duration"), default=duration_default,
+                   metavar="MS", help=f"simulated ms (0 .. {MAX_DURATION_MS:g})")
     p.add_argument("--model", choices=backend_names(), default=None,
                    help="simulation backend (default: each neuron type's own model)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the Poisson drive")
+    p.add_argument("--seed", type=integer(0, MAX_SEED, "--seed"), default=0, help="seed of the Poisson drive")
+    p.add_argument("--no-verify", action="store_true",
+                   help="skip the checksums and record checks on open (only for a file you have verified)")
     p.add_argument("--threads", default="auto", help="'auto', 1 or 2+")
 
 
@@ -53,7 +63,8 @@ def _make(args, stdp=False):
     from braingo_core.sim import Simulation
 
     threads = args.threads if args.threads == "auto" else _int(args.threads, "--threads")
-    return Simulation(args.file, {"model": args.model, "seed": args.seed, "threads": threads, "stdp": stdp})
+    db = BrainDB(args.file, verify=not args.no_verify)
+    return Simulation(db, {"model": args.model, "seed": args.seed, "threads": threads, "stdp": stdp})
 
 
 def _int(text, what):
@@ -64,14 +75,23 @@ def _int(text, what):
 
 
 def _stimulate(sim, spec):
+    """Set the constant currents of ``spec``; a neuron named more than once gets the sum (as tonic_stimulus)."""
     from braingo_core.sim import parse_stimulus
 
+    totals = {}
     for ref, pa in parse_stimulus(spec):
-        sim.set_neuron_input(ref, pa)
+        i = int(sim.neuron_ids([ref])[0])
+        totals[i] = totals.get(i, 0.0) + pa
+    for i, pa in totals.items():
+        sim.set_neuron_input(i, pa)
 
 
 def _run(sim, ticks, progress=True):
-    """Run ``ticks`` with an optional tqdm bar; returns wall seconds (JIT compile/cache load excluded)."""
+    """Run ``ticks`` with an optional tqdm bar; returns wall seconds (JIT compile/cache load excluded).
+
+    Without the bar the run still goes in chunks of at most :data:`CHUNK_TICKS`, so Ctrl-C (SIGINT) stops it
+    between two chunks (exit 130) instead of waiting for one long compiled call.
+    """
     print(f"kernels ready in {sim.warm_up():.2f} s (numba compile or cache load)")
     t0 = time.perf_counter()
     if progress and ticks:
@@ -80,7 +100,7 @@ def _run(sim, ticks, progress=True):
         with tqdm(total=ticks, unit="tick", unit_scale=True, leave=False) as bar:
             sim.run(ticks, progress=bar.update, chunk=max(1, min(ticks // 100, 10_000)))
     else:
-        sim.run(ticks)
+        sim.run(ticks, progress=lambda _k: None, chunk=CHUNK_TICKS)
     return time.perf_counter() - t0
 
 

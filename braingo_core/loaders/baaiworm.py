@@ -25,16 +25,17 @@ import hashlib
 import json
 import logging
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from braingo_core import share
-from braingo_core.errors import LoaderError
+from braingo_core.errors import BrainGoError, LoaderError
 from braingo_core.loaders.xlsx import read_label_matrix, read_sheet_rows
 from braingo_core.sim.celegans.params import load_cell_json
-from braingo_core.storage import BrainDBBuilder
+from braingo_core.storage import BrainDB, BrainDBBuilder
 from braingo_core.storage import format as storage_format
 from braingo_core.storage import records as rec
 
@@ -311,8 +312,32 @@ def _data_hash(root):
     return h.hexdigest()[:16]
 
 
+def _cached_is_valid(path, data_hash):
+    """True if ``path`` is a regular file of this user, passes every BrainDB check and was built from
+    the data whose hash is ``data_hash`` (recorded in its metadata ``source.data_hash``)."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return False
+    if not stat.S_ISREG(st.st_mode) or st.st_uid != os.getuid():
+        log.warning("%s is not a regular file of this user: rebuilding it", path)
+        return False
+    try:
+        source = BrainDB(path).metadata.get("source")
+    except BrainGoError as exc:
+        log.warning("cached database %s is unusable (%s): rebuilding it", path, exc)
+        return False
+    if not isinstance(source, dict) or source.get("data_hash") != data_hash:
+        log.warning("cached database %s was not built from the bundled data: rebuilding it", path)
+        return False
+    return True
+
+
 def bundled_database(cache_dir=None):
     """Path of the bundled worm .braindb, built on first use and rebuilt when the data change.
+
+    Before a cached file is used it is verified (every checksum and record check) and must record the
+    hash of the source data it was built from; a corrupt, planted or foreign file is rebuilt in place.
 
     Parameters
     ----------
@@ -328,8 +353,11 @@ def bundled_database(cache_dir=None):
     root = bundled_data_dir()
     cache = Path(cache_dir or os.environ.get("BRAINGO_CACHE_DIR") or Path.home() / ".cache" / "braingo")
     cache.mkdir(parents=True, exist_ok=True)
-    path = cache / f"celegans-{_data_hash(root)}.braindb"
-    if not path.exists():
+    data_hash = _data_hash(root)
+    path = cache / f"celegans-{data_hash}.braindb"
+    if not _cached_is_valid(path, data_hash):
         log.info("building %s from %s", path, root)
-        BAAIWormLoader.load_from_dir(root).into_braindb(path)
+        b = BAAIWormLoader.load_from_dir(root).into_builder()
+        b.metadata["source"]["data_hash"] = data_hash
+        b.write(path)
     return path

@@ -283,16 +283,18 @@ class Simulation:
     # ------------------------------------------------------------ snapshots
     def save_snapshot(self, path):
         """Write the whole dynamic state (voltages, conductances, ring, weights, RNG, stimulus) to ``path``."""
-        arrays = dict(self._eng.state_arrays())
-        arrays["i_ext"] = self._eng.i_ext
-        arrays["lesion"] = self._eng.lesion
         extra = {"model": self.model, "n_spikes": self.n_spikes}
         extra.update({k: self.config[k] for k in _SCALES})
-        return save_snapshot(path, self.db.fingerprint, self.tick, self.dt_ms, arrays, extra)
+        return save_snapshot(path, self.db.fingerprint, self.tick, self.dt_ms, self._snapshot_arrays(), extra)
+
+    def _snapshot_arrays(self):
+        """The arrays a snapshot holds (also the schema a loaded snapshot must match)."""
+        return {**self._eng.state_arrays(), "i_ext": self._eng.i_ext, "lesion": self._eng.lesion}
 
     def load_snapshot(self, path):
         """Restore a snapshot of this database; SnapshotError if it belongs to another one or another model."""
-        snap = load_snapshot(path, self.db)
+        extra_types = {"model": (str, type(None)), "n_spikes": (int,), **{k: (float,) for k in _SCALES}}
+        snap = load_snapshot(path, self.db, expect=self._snapshot_arrays(), expect_extra=extra_types)
         if snap.extra.get("model") != self.model:
             raise SnapshotError(f"{path}: snapshot of model {snap.extra.get('model')!r}, simulation runs "
                                 f"{self.model!r}")

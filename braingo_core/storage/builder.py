@@ -6,6 +6,7 @@ import numpy as np
 
 from braingo_core.errors import BuilderError
 from braingo_core.models import MODEL_BY_CODE, get_model
+from braingo_core.storage import format as fmt
 from braingo_core.storage import records as rec
 from braingo_core.storage.rows import as_array, compartment_rows, param_rows
 from braingo_core.storage.writer import concat, write_braindb
@@ -21,9 +22,7 @@ class BrainDBBuilder:
     """
 
     def __init__(self, dt_ms=0.1):
-        if not (isinstance(dt_ms, (int, float)) and math.isfinite(dt_ms) and dt_ms > 0):
-            raise BuilderError(f"dt_ms must be a positive finite number, got {dt_ms!r}")
-        self.dt_ms = float(dt_ms)
+        self.dt_ms = fmt.check_dt_ms(dt_ms, BuilderError)
         self.metadata = {}
         self._regions, self._region_names = [], []
         self._types, self._type_names = [], []
@@ -279,8 +278,8 @@ class BrainDBBuilder:
             if not np.all(np.isfinite(d)) or np.any(d < 0):
                 bad = d[~np.isfinite(d) | (d < 0)][0]
                 raise BuilderError(f"synapse delay_ms: {bad} is invalid (must be finite and >= 0)")
-            ticks = np.rint(d / self.dt_ms).astype(np.int64)
-            if ticks.size and ticks.max() > 65535:
+            ticks = np.rint(d / self.dt_ms)
+            if ticks.size and ticks.max() > fmt.MAX_DELAY_TICKS:     # before the int cast: 1e19 must not wrap
                 raise BuilderError(f"synapse delay_ms: {d.max()} ms exceeds 65535 ticks of {self.dt_ms} ms")
         if isinstance(receptor, (str, int, np.integer)):
             rid = np.full(n, self._lookup(receptor, self._receptor_names, "receptor"), np.int64)

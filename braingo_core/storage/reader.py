@@ -291,7 +291,7 @@ class BrainDB:
         """Id of a neuron given by id, decimal string or name; NeuronLookupError if unknown."""
         if isinstance(ref, (int, np.integer)):
             return self._check_id(ref)
-        if isinstance(ref, str) and ref.strip().isdigit():
+        if isinstance(ref, str) and ref.strip().isascii() and ref.strip().isdigit():
             return self._check_id(int(ref))
         if self._name_index is None:
             self._name_index = {nm: i for i, nm in enumerate(self.get_all_neuron_names())}
