@@ -42,7 +42,7 @@ setup(
         "mpi": ["mpi4py", "mpich"],
         # braingo fit: the differentiable twin of the graded engine (CPU is enough; pinned in constraints.txt)
         "fit": ["torch>=2.1"],
-        "dev": ["pytest", "pytest-timeout", "hypothesis", "brian2", "colcon-common-extensions", "colcon-ros",
+        "dev": ["pytest", "pytest-timeout", "hypothesis", "flake8", "brian2", "colcon-common-extensions", "colcon-ros",
                 "pyarrow", "mpi4py", "mpich"],
     },
     zip_safe=True,
