@@ -300,3 +300,31 @@ def test_undecodable_or_deep_snapshot_table(tmp_path, table_bytes):
     p.write_bytes(bytes(hdr) + table_bytes)
     with pytest.raises(SnapshotError):
         load_snapshot(p)
+
+
+@pytest.fixture(scope="module")
+def small_image(tmp_path_factory):
+    return open(build_small_db(str(tmp_path_factory.mktemp("hyp") / "s.braindb")), "rb").read()
+
+
+def test_any_overwrite_is_refused_or_harmless(small_image, tmp_path_factory):
+    """Property (hypothesis): bytes written anywhere give a BrainGoError, or the very same bytes."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    path = tmp_path_factory.mktemp("hyp_run") / "m.braindb"
+
+    @settings(max_examples=200, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+    @given(st.integers(0, len(small_image) - 1), st.binary(min_size=1, max_size=16))
+    def check(offset, patch):
+        data = bytearray(small_image)
+        data[offset:offset + len(patch)] = patch
+        data = bytes(data[:len(small_image)])
+        path.write_bytes(data)
+        try:
+            BrainDB(path)
+        except BrainGoError:
+            return
+        assert data == small_image
+
+    check()

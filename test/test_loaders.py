@@ -281,3 +281,76 @@ def test_bundled_database_refuses_a_planted_cache_file(tmp_path):
     path.unlink()
     path.symlink_to(victim)
     assert bundled_database(cache) == path and not path.is_symlink() and path.read_bytes() == good
+
+
+HOSTILE_CSV = [
+    ("pre_id,post_id,weight,delay_ms\n0,1,1,1e19\n", "exceeds 65535 ticks"),
+    (b"pre_id,post_id,weight\n0,1,\xff\n", "not UTF-8"),
+    ("pre_id,post_id,weight\n0,1," + "9" * 200_000 + "\n", "line 2: field larger"),
+    ("pre_id,post_id,weight\n\u00b2,1,1\n", "invalid"),
+    ("pre_id,post_id,weight\n99999999999999999999999,1,1\n", "beyond int64"),
+    ("pre_id,post_id,weight\n100000000,1,1\n", "found 100000000"),
+    ("pre_id,pre_id,weight\n0,1,1\n", "duplicate column"),
+    ("pre_id,post_id,weight,count\n0,1,1,2.7\n", "column count: '2.7'"),
+    ("pre_id,post_id,weight\n0,1\0,1\n", "line 2: NUL byte"),
+]
+
+
+@pytest.mark.parametrize("text, message", HOSTILE_CSV)
+def test_load_csv_hostile_input(tmp_path, text, message):
+    p = tmp_path / "e.csv"
+    p.write_bytes(text if isinstance(text, bytes) else text.encode())
+    with pytest.raises(LoaderError, match=message) as err:
+        ConnectomeLoader.load_csv(p, BrainDBBuilder())
+    assert str(p) in str(err.value)
+
+
+@pytest.mark.parametrize("doc, message", [(b'{"synapses": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "nested"),
+                                          (b'{"synapses": [], "x": "\xff"}', "not UTF-8")])
+def test_load_json_hostile_input(tmp_path, doc, message):
+    p = tmp_path / "e.json"
+    p.write_bytes(doc)
+    with pytest.raises(LoaderError, match=message):
+        ConnectomeLoader.load_json(p, BrainDBBuilder())
+
+
+def test_load_worm_hostile_config_and_workbook(tmp_path):
+    copy = tmp_path / "w"
+    shutil.copytree(DATA, copy)
+    cfg = copy / "network" / "config.json"
+    good = json.loads(cfg.read_text())
+    bad = dict(good, dir_info=dict(good["dir_info"], cell_param_dir=7))
+    cfg.write_text(json.dumps(bad))
+    with pytest.raises(LoaderError, match="cell_param_dir = 7 is not a path string"):
+        BAAIWormLoader.load_from_dir(copy)
+    cfg.write_bytes(b"\xff\xfe")
+    with pytest.raises(LoaderError, match="not UTF-8"):
+        BAAIWormLoader.load_from_dir(copy)
+    cfg.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(LoaderError, match="nested too deeply|JSON object"):
+        BAAIWormLoader.load_from_dir(copy)
+    cfg.write_text(json.dumps(good))
+    xlsx = copy / good["dir_info"]["adj_matrix_dir"]
+    raw = xlsx.read_bytes()
+    rng = np.random.default_rng(5)
+    for _ in range(20):                          # byte flips anywhere in the workbook: a LoaderError or a load
+        data = bytearray(raw)
+        data[int(rng.integers(len(data)))] ^= 0xFF
+        xlsx.write_bytes(bytes(data))
+        try:
+            BAAIWormLoader.load_from_dir(copy)
+        except LoaderError:
+            pass
+
+
+def test_matrix_cell_of_1e19_is_refused(tmp_path):
+    from braingo_core.loaders.xlsx import read_label_matrix
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "chemical"
+    ws.append([None, "AA", "BB"])
+    ws.append(["AA", 1e19, None])
+    ws.append(["BB", 1, 2])
+    wb.save(tmp_path / "m.xlsx")
+    with pytest.raises(LoaderError, match=r"cell B2 .*1e\+19 is not a count"):
+        read_label_matrix(tmp_path / "m.xlsx", "chemical", ["AA", "BB"])

@@ -151,11 +151,17 @@ class BAAIWormLoader:
         root = Path(directory)
         cfg_path = root / "network" / "config.json"
         try:
-            config = json.loads(cfg_path.read_text())
+            config = json.loads(cfg_path.read_text(encoding="utf-8"))
         except OSError as exc:
             raise LoaderError(f"{cfg_path}: cannot read config ({exc.strerror})") from None
         except json.JSONDecodeError as exc:
             raise LoaderError(f"{cfg_path}: invalid JSON at line {exc.lineno}: {exc.msg}") from None
+        except UnicodeDecodeError as exc:
+            raise LoaderError(f"{cfg_path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        except RecursionError:
+            raise LoaderError(f"{cfg_path}: JSON nested too deeply") from None
+        if not isinstance(config, dict):
+            raise LoaderError(f"{cfg_path}: expected a JSON object")
         names = _cell_names(config, cfg_path)
         dir_info = _section(config, "dir_info", cfg_path)
         cnt_info = _cnt_info(_section(config, "cnt_info", cfg_path), cfg_path)
@@ -165,9 +171,11 @@ class BAAIWormLoader:
                 if required:
                     raise LoaderError(f"{cfg_path}: dir_info has no '{key}'")
                 return None
+            if not isinstance(dir_info[key], str) or not dir_info[key]:
+                raise LoaderError(f"{cfg_path}: dir_info.{key} = {dir_info[key]!r:.80} is not a path string")
             return root / dir_info[key]
 
-        cells = [load_cell_json(path_of("cell_param_dir") / f"{n}.json") for n in names]
+        cells = [_cell(path_of("cell_param_dir") / f"{n}.json") for n in names]
         xlsx = path_of("adj_matrix_dir")
         chem = read_label_matrix(xlsx, dir_info.get("synapse_sheet", "chemical"), names)
         gap = read_label_matrix(xlsx, dir_info.get("gap_junction_sheet", "gapjunction"), names)
@@ -251,6 +259,14 @@ class BAAIWormLoader:
             "positions_um": t.pos_um.tolist(),
             "graded_weight_scales": dict(GRADED_WEIGHT_SCALES),
         }
+
+
+def _cell(path):
+    """load_cell_json, with undecodable or too deeply nested files reported as LoaderErrors."""
+    try:
+        return load_cell_json(path)
+    except (UnicodeDecodeError, RecursionError) as exc:
+        raise LoaderError(f"{path}: not a readable cell JSON ({type(exc).__name__})") from None
 
 
 def _section(config, key, where):

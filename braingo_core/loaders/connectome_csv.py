@@ -7,7 +7,9 @@ in nS), ``receptor_type`` (receptor name or id; blank = the first), ``count`` (o
 name. Neuron table columns: ``name`` (required), ``model`` (default ``lif``), ``region``, ``class``,
 ``cm_pF``, ``g_leak_nS``, ``e_leak_mV``, ``x_um``, ``y_um``, ``z_um``. Without a table and with an
 empty builder the neurons are created from the edges (ids: 0..max; names: in order of appearance).
-Every error names the file, the line (or JSON index) and the column.
+Every error names the file, the line (or JSON index) and the column. Files must be UTF-8 without NUL
+bytes, fields at most 128 KiB, JSON nested at most 64 deep; neuron ids are decimal integers, and neurons
+created from the edges have ids below :data:`MAX_AUTO_NEURONS`; counts are integers in [0, 65535].
 """
 import csv
 import json
@@ -27,6 +29,11 @@ SYN_TYPES = ("spike", "graded", "gap")
 DEFAULT_RECEPTORS = {"exc": dict(kind="conductance", e_rev_mV=0.0, tau_decay_ms=5.0),
                      "inh": dict(kind="conductance", e_rev_mV=-80.0, tau_decay_ms=10.0)}
 CHUNK_ROWS = 1_000_000
+#: Most neurons an edge list without a neuron table may create (ids 0 .. MAX_AUTO_NEURONS - 1).
+MAX_AUTO_NEURONS = 10_000_000
+#: Longest CSV field (characters) and deepest JSON nesting accepted.
+MAX_FIELD_CHARS, MAX_JSON_DEPTH = 128 * 1024, 64
+csv.field_size_limit(MAX_FIELD_CHARS)
 
 
 class ConnectomeLoader:
@@ -58,11 +65,11 @@ class ConnectomeLoader:
         self = cls(builder, default_model)
         if neurons is not None:
             with _open(neurons) as f:
-                rows = csv.reader(f)
+                rows = _rows(f, neurons)
                 header = _header(next(rows, None), neurons, NEURON_COLUMNS, ("name",))
                 self._add_neuron_rows(neurons, [dict(zip(header, r), _line=n) for n, r in enumerate(rows, 2)])
         with _open(path) as f:
-            rows = csv.reader(f)
+            rows = _rows(f, path)
             header = _header(next(rows, None), path, REQUIRED + OPTIONAL, REQUIRED)
             first_line = 2
             while True:
@@ -89,6 +96,12 @@ class ConnectomeLoader:
                 doc = json.load(f)
             except json.JSONDecodeError as exc:
                 raise LoaderError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+            except UnicodeDecodeError as exc:
+                raise LoaderError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+            except RecursionError:
+                raise LoaderError(f"{path}: JSON nested too deeply") from None
+        if _depth(doc) > MAX_JSON_DEPTH:
+            raise LoaderError(f"{path}: JSON nested deeper than {MAX_JSON_DEPTH} levels")
         if not isinstance(doc, dict) or not isinstance(doc.get("synapses", []), list):
             raise LoaderError(f"{path}: expected an object with a 'synapses' list")
         neurons = doc.get("neurons")
@@ -147,7 +160,7 @@ class ConnectomeLoader:
     def _n_neurons(self):
         return self.b.n_neurons
 
-    def _ensure_neurons(self, pre, post):
+    def _ensure_neurons(self, path, pre, post):
         """Create neurons from the edges when the builder holds none."""
         if self._n_neurons():
             return
@@ -155,10 +168,17 @@ class ConnectomeLoader:
         ints = [_as_int(c) for c in (pre, post)]
         if all(i is not None for i in ints):
             n = int(max(i.max(initial=-1) for i in ints)) + 1
+            if n > MAX_AUTO_NEURONS or min(i.min(initial=0) for i in ints) < 0:
+                worst = "beyond int64" if min(i.min(initial=0) for i in ints) < 0 else n - 1
+                raise LoaderError(f"{path}: neuron ids must be 0 .. {MAX_AUTO_NEURONS - 1} when the neurons are "
+                                  f"created from the edges (found {worst}); give a neuron table for other ids")
             self.b.add_neurons(n, neuron_type=tid)
         else:
             names = list(dict.fromkeys(np.concatenate([pre, post]).tolist()))
-            self.b.add_neurons(len(names), neuron_type=tid, names=names)
+            try:
+                self.b.add_neurons(len(names), neuron_type=tid, names=names)
+            except BuilderError as exc:
+                raise LoaderError(f"{path}: {exc}") from None
         self.created += self._n_neurons()
 
     def _ids(self, path, col, values, first, unit):
@@ -174,15 +194,15 @@ class ConnectomeLoader:
         ids = np.empty(len(uniq), np.int64)
         for k, name in enumerate(uniq.tolist()):
             try:
-                ids[k] = self.b.neuron_index(int(name) if name.isdigit() else name)
+                ids[k] = self.b.neuron_index(int(name) if name.isascii() and name.isdigit() else name)
             except BuilderError:
                 row = int(np.nonzero(inv == k)[0][0])
-                what = f"neuron id {name}" if name.isdigit() else f"neuron {name!r}"
+                what = f"neuron id {name}" if name.isascii() and name.isdigit() else f"neuron {name!r}"
                 raise LoaderError(f"{_loc(path, first, row, unit)}, column {col}: unknown {what}") from None
         return ids[inv]
 
     def _add_edges(self, path, cols, first, unit):
-        self._ensure_neurons(cols["pre_id"], cols["post_id"])
+        self._ensure_neurons(path, cols["pre_id"], cols["post_id"])
         pre = self._ids(path, "pre_id", cols["pre_id"], first, unit)
         post = self._ids(path, "post_id", cols["post_id"], first, unit)
         weight = _floats(path, cols["weight"], "weight", first, unit)
@@ -193,7 +213,7 @@ class ConnectomeLoader:
         if delay is not None and (delay < 0).any():
             k = int(np.nonzero(delay < 0)[0][0])
             raise LoaderError(f"{_loc(path, first, k, unit)}, column delay_ms: negative delay {delay[k]}")
-        count = _floats(path, cols["count"], "count", first, unit).astype(np.int64) if "count" in cols else 1
+        count = self._counts(path, cols["count"], first, unit) if "count" in cols else 1
         stype = cols.get("syn_type", np.full(len(pre), "spike"))
         bad = np.nonzero(~np.isin(stype, SYN_TYPES))[0]
         if len(bad):
@@ -215,6 +235,15 @@ class ConnectomeLoader:
         self.synapses += int((~gap).sum())
         self.gap_junctions += int(gap.sum())
 
+    @staticmethod
+    def _counts(path, values, first, unit):
+        c = _floats(path, values, "count", first, unit)
+        bad = np.nonzero((c != np.round(c)) | (c < 0) | (c > 65535))[0]
+        if len(bad):
+            raise LoaderError(f"{_loc(path, first, bad[0], unit)}, column count: {str(values[bad[0]])!r} is not an "
+                              f"integer in [0, 65535]")
+        return c.astype(np.int64)
+
     def _receptors(self, path, values, n, first, unit):
         if not self.b.receptor_names:
             self.b.add_receptor("exc", **DEFAULT_RECEPTORS["exc"])
@@ -225,7 +254,7 @@ class ConnectomeLoader:
         uniq, inv = np.unique(values, return_inverse=True)
         ids = np.empty(len(uniq), np.int64)
         for k, name in enumerate(uniq.tolist()):
-            if name.isdigit() and int(name) < len(names):
+            if name.isascii() and name.isdigit() and int(name) < len(names):
                 ids[k] = int(name)
             elif name in names:
                 ids[k] = names.index(name)
@@ -240,15 +269,39 @@ class ConnectomeLoader:
 
 def _open(path):
     try:
-        return open(path, newline="")
+        return open(path, newline="", encoding="utf-8")
     except OSError as exc:
         raise LoaderError(f"{path}: cannot open ({exc.strerror})") from None
+
+
+def _rows(f, path):
+    """csv rows of ``f``; undecodable text, NUL bytes and oversized fields become LoaderErrors naming the line."""
+    reader = csv.reader(_no_nul(f, path))
+    while True:
+        try:
+            yield next(reader)
+        except StopIteration:
+            return
+        except UnicodeDecodeError as exc:
+            raise LoaderError(f"{path}, line {reader.line_num + 1}: not UTF-8 text ({exc.reason})") from None
+        except csv.Error as exc:
+            raise LoaderError(f"{path}, line {reader.line_num}: {exc}") from None
+
+
+def _no_nul(f, path):
+    for n, line in enumerate(f, 1):
+        if "\0" in line:
+            raise LoaderError(f"{path}, line {n}: NUL byte")
+        yield line
 
 
 def _header(header, where, allowed, required):
     if not header:
         raise LoaderError(f"{where}: empty file, expected a header with {list(required)}")
     header = [h.strip() for h in header]
+    dup = sorted({h for h in header if header.count(h) > 1})
+    if dup:
+        raise LoaderError(f"{where}: duplicate column(s) {dup}")
     missing = [c for c in required if c not in header]
     unknown = [c for c in header if c not in allowed]
     if missing or unknown:
@@ -276,12 +329,26 @@ def _number(text, where):
 
 
 def _as_int(values):
-    """int64 array if every value is a non-negative decimal integer, else None."""
+    """int64 array if every value is a non-negative ASCII decimal integer, else None (ids past int64: -1)."""
     if values.size == 0:
         return np.zeros(0, np.int64)
-    if not np.char.isdigit(values.astype(str)).all():
+    text = values.astype(str)
+    if not np.char.isdecimal(text).all():
         return None
-    return values.astype(np.int64)
+    try:
+        return np.where(np.char.str_len(text) > 18, "-1", text).astype(np.int64)
+    except ValueError:              # decimal digits numpy does not parse (non-ASCII): treat as names
+        return None
+
+
+def _depth(doc):
+    deepest, stack = 0, [(doc, 1)]
+    while stack:
+        v, d = stack.pop()
+        if isinstance(v, (list, dict)) and d <= MAX_JSON_DEPTH + 1:
+            deepest = max(deepest, d)
+            stack.extend((x, d + 1) for x in (v.values() if isinstance(v, dict) else v))
+    return deepest
 
 
 def _floats(path, values, col, first, unit):

@@ -1,6 +1,7 @@
 """Read labelled count matrices out of .xlsx sheets, with errors naming file, sheet and cell."""
 import math
 import zipfile
+import zlib
 
 import numpy as np
 import openpyxl
@@ -8,6 +9,12 @@ from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.utils import get_column_letter
 
 from braingo_core.errors import LoaderError
+
+#: What a damaged .xlsx (zip members, XML, cell values) raises while its rows are read.
+_READ_ERRORS = (OSError, EOFError, zipfile.BadZipFile, zlib.error, SyntaxError, KeyError, ValueError, TypeError,
+                IndexError, AttributeError, OverflowError, RecursionError, UnicodeDecodeError)
+#: Largest count a matrix cell may hold.
+MAX_COUNT = 10 ** 9
 
 
 def read_sheet_rows(path, sheet):
@@ -20,12 +27,14 @@ def read_sheet_rows(path, sheet):
     """
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (OSError, zipfile.BadZipFile, InvalidFileException, KeyError, ValueError) as exc:
+    except (InvalidFileException, *_READ_ERRORS) as exc:
         raise LoaderError(f"{path}: cannot open workbook ({exc})") from None
     try:
         if sheet not in wb.sheetnames:
             raise LoaderError(f"{path}: no sheet '{sheet}' (sheets: {wb.sheetnames})")
         rows = [tuple(r) for r in wb[sheet].iter_rows(values_only=True)]
+    except _READ_ERRORS as exc:         # a corrupt sheet fails while it is read, not when the file opens
+        raise LoaderError(f"{path}, sheet {sheet}: corrupt workbook ({type(exc).__name__}: {str(exc)[:200]})") from None
     finally:
         wb.close()
     while rows and all(v is None for v in rows[-1]):
@@ -89,9 +98,10 @@ def read_label_matrix(path, sheet, names):
             v = row[j]
             if v is None:
                 continue
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0 or v != int(v):
+            if (isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v)
+                    or not 0 <= v <= MAX_COUNT or v != int(v)):
                 raise LoaderError(f"{where}, cell {_cell(i, j)} ({row_labels[i - 1]} -> {header[j - 1]}): "
-                                  f"{v!r} is not a count >= 0")
+                                  f"{v!r} is not a count in [0, {MAX_COUNT}]")
             m[i - 1, j - 1] = int(v)
         if len(row) > n + 1 and any(v is not None for v in row[n + 1:]):
             j = n + 1 + next(k for k, v in enumerate(row[n + 1:]) if v is not None)
