@@ -22,7 +22,6 @@ places them on neurite segments. Regions by soma position y (anterior negative):
 """
 import csv
 import hashlib
-import json
 import logging
 import os
 import stat
@@ -33,6 +32,7 @@ import numpy as np
 
 from braingo_core import share
 from braingo_core.errors import BrainGoError, LoaderError
+from braingo_core.jsonio import parse_json
 from braingo_core.loaders.xlsx import read_label_matrix, read_sheet_rows
 from braingo_core.sim.celegans.params import load_cell_json
 from braingo_core.storage import BrainDB, BrainDBBuilder
@@ -43,6 +43,8 @@ log = logging.getLogger(__name__)
 
 #: Bumped when the database layout written by this module changes (part of the bundled cache key).
 LAYOUT_VERSION = 1
+#: Deepest JSON nesting accepted in network/config.json (the layout needs 3).
+MAX_CONFIG_DEPTH = 64
 CLASSES = ("sensory", "inter", "motor", "pharyngeal", "other")
 MUSCLE_NAMES = [f"{q}{k:02d}" for q in ("DL", "DR", "VL", "VR") for k in range(1, 25)]
 #: Per-contact weights when cnt_info lacks them: BAAIWorm's network construction (spec §7.4).
@@ -151,15 +153,12 @@ class BAAIWormLoader:
         root = Path(directory)
         cfg_path = root / "network" / "config.json"
         try:
-            config = json.loads(cfg_path.read_text(encoding="utf-8"))
+            text = cfg_path.read_text(encoding="utf-8")
         except OSError as exc:
             raise LoaderError(f"{cfg_path}: cannot read config ({exc.strerror})") from None
-        except json.JSONDecodeError as exc:
-            raise LoaderError(f"{cfg_path}: invalid JSON at line {exc.lineno}: {exc.msg}") from None
         except UnicodeDecodeError as exc:
             raise LoaderError(f"{cfg_path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-        except RecursionError:
-            raise LoaderError(f"{cfg_path}: JSON nested too deeply") from None
+        config = parse_json(text, cfg_path, LoaderError, MAX_CONFIG_DEPTH)
         if not isinstance(config, dict):
             raise LoaderError(f"{cfg_path}: expected a JSON object")
         names = _cell_names(config, cfg_path)

@@ -12,12 +12,12 @@ bytes, fields at most 128 KiB, JSON nested at most 64 deep; neuron ids are decim
 created from the edges have ids below :data:`MAX_AUTO_NEURONS`; counts are integers in [0, 65535].
 """
 import csv
-import json
 import logging
 
 import numpy as np
 
 from braingo_core.errors import BuilderError, LoaderError
+from braingo_core.jsonio import parse_json
 
 log = logging.getLogger(__name__)
 
@@ -92,16 +92,7 @@ class ConnectomeLoader:
         """
         self = cls(builder, default_model)
         with _open(path) as f:
-            try:
-                doc = json.load(f)
-            except json.JSONDecodeError as exc:
-                raise LoaderError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
-            except UnicodeDecodeError as exc:
-                raise LoaderError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-            except RecursionError:
-                raise LoaderError(f"{path}: JSON nested too deeply") from None
-        if _depth(doc) > MAX_JSON_DEPTH:
-            raise LoaderError(f"{path}: JSON nested deeper than {MAX_JSON_DEPTH} levels")
+            doc = parse_json(f, path, LoaderError, MAX_JSON_DEPTH)
         if not isinstance(doc, dict) or not isinstance(doc.get("synapses", []), list):
             raise LoaderError(f"{path}: expected an object with a 'synapses' list")
         neurons = doc.get("neurons")
@@ -339,16 +330,6 @@ def _as_int(values):
         return np.where(np.char.str_len(text) > 18, "-1", text).astype(np.int64)
     except ValueError:              # decimal digits numpy does not parse (non-ASCII): treat as names
         return None
-
-
-def _depth(doc):
-    deepest, stack = 0, [(doc, 1)]
-    while stack:
-        v, d = stack.pop()
-        if isinstance(v, (list, dict)) and d <= MAX_JSON_DEPTH + 1:
-            deepest = max(deepest, d)
-            stack.extend((x, d + 1) for x in (v.values() if isinstance(v, dict) else v))
-    return deepest
 
 
 def _floats(path, values, col, first, unit):

@@ -10,6 +10,7 @@ import json
 import numpy as np
 
 from braingo_core.errors import BrainDBFormatError
+from braingo_core.jsonio import json_depth
 from braingo_core.models import FIRST_USER_CODE, MODEL_BY_CODE
 from braingo_core.storage import records as rec
 
@@ -245,18 +246,6 @@ class SynapseChecker:
                                      f"delay is {self.seen_max_delay} ticks")
 
 
-def _depth(doc):
-    """Nesting depth of JSON containers in ``doc`` (iterative: no recursion limit)."""
-    deepest, stack = 0, [(doc, 1)]
-    while stack:
-        v, d = stack.pop()
-        if isinstance(v, (list, dict)):
-            deepest = max(deepest, d)
-            if d <= MAX_META_DEPTH:
-                stack.extend((x, d + 1) for x in (v.values() if isinstance(v, dict) else v))
-    return deepest
-
-
 def parse_metadata(raw, path):
     """The metadata dict from the segment bytes ``raw``; BrainDBFormatError if not a UTF-8 JSON object."""
     if not raw:
@@ -267,7 +256,7 @@ def parse_metadata(raw, path):
         raise BrainDBFormatError(f"{path}: segment metadata is not valid JSON (UTF-8): {str(exc)[:200]}") from None
     if not isinstance(doc, dict):
         raise BrainDBFormatError(f"{path}: segment metadata is not a JSON object")
-    if _depth(doc) > MAX_META_DEPTH:
+    if json_depth(doc, MAX_META_DEPTH) > MAX_META_DEPTH:
         raise BrainDBFormatError(f"{path}: segment metadata nests deeper than {MAX_META_DEPTH} levels")
     return doc
 

@@ -15,6 +15,7 @@ import zlib
 import numpy as np
 
 from braingo_core.errors import SnapshotError
+from braingo_core.jsonio import json_depth
 from braingo_core.storage import format as fmt
 from braingo_core.storage.atomic import atomic_open
 
@@ -138,17 +139,6 @@ def _read_header(f, path, size):
     return hdr, fingerprint
 
 
-def _json_depth(doc):
-    deepest, stack = 0, [(doc, 1)]
-    while stack:
-        v, d = stack.pop()
-        if isinstance(v, (list, dict)):
-            deepest = max(deepest, d)
-            if d <= MAX_EXTRA_DEPTH + 2:
-                stack.extend((x, d + 1) for x in (v.values() if isinstance(v, dict) else v))
-    return deepest
-
-
 def _read_table(f, path, hdr):
     table_bytes = f.read(int(hdr["table_len"]))
     if len(table_bytes) != int(hdr["table_len"]) or zlib.crc32(table_bytes) != hdr["table_crc32"]:
@@ -160,7 +150,7 @@ def _read_table(f, path, hdr):
     if (not isinstance(table, dict) or set(table) != {"arrays", "extra"} or not isinstance(table["arrays"], list)
             or not isinstance(table["extra"], dict)):
         _fail(path, "snapshot table must be an object with an 'arrays' list and an 'extra' object")
-    if _json_depth(table) > MAX_EXTRA_DEPTH + 2:
+    if json_depth(table, MAX_EXTRA_DEPTH + 2) > MAX_EXTRA_DEPTH + 2:
         _fail(path, f"snapshot table nests deeper than {MAX_EXTRA_DEPTH} levels")
     entries = table["arrays"]
     if len(entries) != int(hdr["n_arrays"]) or len(entries) > MAX_ARRAYS:
