@@ -199,3 +199,10 @@ def test_hh_cable_passive_steady_state(tmp_path):
     v = np.linalg.solve(a, gl * -70.0 + np.array([50.0, 0.0]))
     np.testing.assert_allclose(sim.state["v"], v, atol=1e-6)
     assert sim.get_neuron_voltage(0) == pytest.approx(v[0], abs=1e-6)
+
+
+@pytest.mark.parametrize("seed", [-1, 2 ** 63, 2 ** 64, True, 1.5, "1"])
+def test_config_seed_must_fit_the_random_streams(seed):
+    from braingo_core.sim.config import parse_config
+    with pytest.raises(SimulationError, match="config seed"):
+        parse_config({"seed": seed})

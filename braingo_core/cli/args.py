@@ -4,8 +4,6 @@ import math
 
 #: Longest simulated duration the CLI accepts (ms; 1e12 ms ≈ 31.7 years, far beyond any run).
 MAX_DURATION_MS = 1e12
-#: Seeds are non-negative and fit in int64 (the simulator's and numpy's generators take them).
-MAX_SEED = 2 ** 63 - 1
 
 
 def number(lo, hi, what, lo_open=False):

@@ -3,7 +3,8 @@ import time
 
 import numpy as np
 
-from braingo_core.cli.args import MAX_DURATION_MS, MAX_SEED, integer, number
+from braingo_core.cli.args import MAX_DURATION_MS, integer, number
+from braingo_core.sim.config import MAX_SEED
 from braingo_core.errors import SimulationError
 from braingo_core.sim.backends import backend_names
 from braingo_core.storage import BrainDB

@@ -4,7 +4,8 @@ import os
 
 import numpy as np
 
-from braingo_core.cli.args import MAX_SEED, integer, number
+from braingo_core.cli.args import integer, number
+from braingo_core.sim.config import MAX_SEED
 from braingo_core.errors import BuilderError
 from braingo_core.models import NEURON_MODELS, MODEL_BY_CODE
 from braingo_core.storage import BrainDB, BrainDBBuilder, load_snapshot

@@ -38,6 +38,8 @@ from braingo_core.sim.backends import get_backend
 
 STDP_DEFAULTS = {"a_plus": 0.01, "a_minus_ratio": 1.05, "tau_plus_ms": 20.0, "tau_minus_ms": 20.0,
                  "batch_ms": 100.0}
+#: Largest seed (the random streams are seeded from a signed 64-bit integer).
+MAX_SEED = 2 ** 63 - 1
 DEFAULTS = {"model": None, "seed": 0, "threads": "auto", "stdp": False, "poisson": None,
             "max_ring_bytes": 2 << 30, "synapse_weight_scale": 1.0, "gap_weight_scale": 1.0}
 
@@ -65,8 +67,9 @@ def parse_config(config):
             get_backend(cfg["model"])
         except SimulationError as exc:
             raise SimulationError(f"config model: {exc}") from None
-    if not isinstance(cfg["seed"], numbers.Integral) or cfg["seed"] < 0:
-        raise SimulationError(f"config seed: {cfg['seed']!r} is not a non-negative integer")
+    if isinstance(cfg["seed"], bool) or not isinstance(cfg["seed"], numbers.Integral) \
+            or not 0 <= cfg["seed"] <= MAX_SEED:
+        raise SimulationError(f"config seed: {cfg['seed']!r} is not an integer in [0, {MAX_SEED}]")
     th = cfg["threads"]
     if th != "auto" and not (isinstance(th, numbers.Integral) and th >= 1):
         raise SimulationError(f"config threads: {th!r} is not 'auto' or a positive integer")
