@@ -1,15 +1,18 @@
 """Run under mpiexec by test_mpi_fly: a distributed fly run; rank 0 writes spikes and the joined state.
 
-Usage: mpi_fly_run.py DB OUT.npz DURATION_MS DRIVEN_IDS [die|raise|api|save=SNAP|load=SNAP]
-``die``: rank 1 exits abruptly after the first window; ``raise``: rank 1 raises inside the run;
+Usage: mpi_fly_run.py DB OUT.npz DURATION_MS DRIVEN_IDS [die|raise|hang|api|save=SNAP|load=SNAP]
+``die``: rank 1 exits abruptly after the first window; ``raise``: rank 1 raises inside the run; ``hang``:
+rank 1 stops answering after the first window (the exchange timeout is 2 s);
 ``api``: the same run through ``Simulation(db, {"model": "fly", ...})``; ``save=SNAP``: write a snapshot after
 the run; ``load=SNAP``: restore it before the run.
 """
 import os
 import sys
+import time
 
 import numpy as np
 
+from braingo_core.sim import mpi_backend
 from braingo_core.sim.mpi_backend import MpiFlyEngine
 
 
@@ -18,6 +21,8 @@ def main():
     fault = sys.argv[5] if len(sys.argv) > 5 else None
     if fault == "api":
         return run_api(db, out, duration_ms, [int(x) for x in driven.split(",")])
+    if fault == "hang":
+        mpi_backend.EXCHANGE_TIMEOUT_S = 2.0
     eng = MpiFlyEngine(db, drive={"ids": [int(x) for x in driven.split(",")]}, seed=3)
     if fault and fault.startswith("load="):
         eng.load_snapshot(fault[5:])
@@ -26,9 +31,11 @@ def main():
     def on_spikes(i, t):
         ids.append(i.copy())
         ticks.append(t.copy())
-        if fault in ("die", "raise") and eng.rank == 1 and eng.windows >= 1:
+        if fault in ("die", "raise", "hang") and eng.rank == 1 and eng.windows >= 1:
             if fault == "die":
                 os._exit(3)
+            if fault == "hang":
+                time.sleep(600)
             raise RuntimeError("injected failure")
 
     eng.advance(int(round(duration_ms / eng.dt_ms)), on_spikes)

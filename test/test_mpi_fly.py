@@ -106,7 +106,7 @@ def test_snapshot_restores_on_another_rank_count(net, tmp_path):
         np.testing.assert_array_equal(back.state_arrays()[key], arr, err_msg=key)
 
 
-@pytest.mark.parametrize("fault", ["die", "raise"])
+@pytest.mark.parametrize("fault", ["die", "raise", "hang"])
 def test_a_failed_rank_stops_the_others(net, tmp_path, fault):
     path, _ = net
     r = mpiexec(2, sys.executable, os.path.join(HERE, "mpi_fly_run.py"), str(path), str(tmp_path / "x.npz"),
@@ -115,3 +115,5 @@ def test_a_failed_rank_stops_the_others(net, tmp_path, fault):
     assert not (tmp_path / "x.npz").exists()
     if fault == "raise":
         assert "MPI rank 1 of 2 failed: injected failure" in r.stderr
+    if fault == "hang":                                     # rank 0 gives up waiting and aborts the job
+        assert "MPI rank 0 of 2 failed: no spike exchange from the other ranks within 2 s" in r.stderr

@@ -23,7 +23,9 @@ Snapshots (:meth:`MpiFlyEngine.save_snapshot`) are one file of the whole network
 window boundary; any rank count restores it, each rank taking its block.
 
 A rank that raises stops the whole job: the error is printed with its rank and ``MPI.Abort`` ends every
-process (no rank waits forever in a collective); a rank that dies outright is cleaned up by mpiexec.
+process (no rank waits forever in a collective). A rank that dies outright is ended by mpiexec; should
+mpiexec leave the others running, they stop on their own: each exchange is a non-blocking collective
+waited for at most ``EXCHANGE_TIMEOUT_S``, then the job is aborted with that error.
 """
 import os
 import sys
@@ -37,6 +39,8 @@ from braingo_core.storage import BrainDB
 
 #: Environment variables by which MPICH's and Open MPI's launchers give the number of ranks.
 _SIZE_VARS = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE")
+#: Longest wait for the other ranks at one spike exchange (s): past it the job is aborted with an error.
+EXCHANGE_TIMEOUT_S = 60.0
 
 
 def launched_ranks():
@@ -90,12 +94,12 @@ class MpiFlyEngine:
 
         local = np.empty(2 * ids.size, np.int64)
         local[0::2], local[1::2] = ticks, ids
-        self.comm.Allgather(np.array([local.size], np.int64), self._counts)
+        self._wait(self.comm.Iallgather(np.array([local.size], np.int64), self._counts))
         total = int(self._counts.sum())
         recv = np.empty(total, np.int64)
         displ = np.zeros(self.size, np.int64)
         np.cumsum(self._counts[:-1], out=displ[1:])
-        self.comm.Allgatherv(local, [recv, self._counts, displ, MPI.INT64_T])
+        self._wait(self.comm.Iallgatherv(local, [recv, self._counts, displ, MPI.INT64_T]))
         all_t, all_i = recv[0::2], recv[1::2]
         order = np.argsort(all_t, kind="stable")            # rank order (= id order) kept within a tick
         all_t, all_i = all_t[order], all_i[order]
@@ -110,6 +114,17 @@ class MpiFlyEngine:
         self.exchanged += total // 2
         self.windows += 1
         return all_t, all_i
+
+    def _wait(self, request):
+        """Complete a non-blocking collective; SimulationError when the other ranks do not join within
+        :data:`EXCHANGE_TIMEOUT_S` (a rank died or hangs), so no rank waits forever whatever mpiexec does."""
+        if request.Test():
+            return
+        deadline = time.monotonic() + EXCHANGE_TIMEOUT_S
+        while not request.Test():
+            if time.monotonic() > deadline:
+                raise SimulationError(f"no spike exchange from the other ranks within {EXCHANGE_TIMEOUT_S:g} s "
+                                      f"(a rank died or hangs)")
 
     def advance(self, n_ticks, on_spikes=None):
         """Run ``n_ticks`` ticks in windows of the delay, exchanging spikes after each window."""
