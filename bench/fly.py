@@ -140,10 +140,9 @@ def child_mpi(path, k, duration_ms, prefix):
 
 
 def child_brian2(path, k, duration_ms, threads, build_dir):
-    from brian2 import (Network, NeuronGroup, PoissonInput, SpikeMonitor, Synapses, defaultclock, device, ms, mV,
-                        prefs, set_device, Hz)
+    from brian2 import Network, PoissonInput, SpikeMonitor, defaultclock, device, ms, mV, prefs, set_device, Hz
 
-    from braingo_core.loaders.flywire import FLY_DRIVE, SHIU
+    from braingo_core.loaders.flywire import FLY_DRIVE, SHIU, brian2_model
     from braingo_core.storage import BrainDB
 
     set_device("cpp_standalone", directory=build_dir, build_on_run=False)
@@ -151,25 +150,10 @@ def child_brian2(path, k, duration_ms, threads, build_dir):
     db = BrainDB(path)
     n = db.neuron_count()
     defaultclock.dt = SHIU["dt_ms"] * ms
-    ns = {"v_0": SHIU["v_rest_mV"] * mV, "v_rst": SHIU["v_reset_mV"] * mV, "v_th": SHIU["v_th_mV"] * mV,
-          "t_mbr": SHIU["tau_m_ms"] * ms, "tau": SHIU["tau_syn_ms"] * ms}
-    eqs = """dv/dt = (v_0 - v + g) / t_mbr : volt (unless refractory)
-             dg/dt = -g / tau : volt (unless refractory)
-             rfc : second"""
-    neu = NeuronGroup(n, eqs, method="linear", threshold="v > v_th", reset="v = v_rst; g = 0*mV",
-                      refractory="rfc", namespace=ns)
-    neu.v = SHIU["v_rest_mV"] * mV
-    neu.g = 0 * mV
-    neu.rfc = SHIU["t_ref_ms"] * ms
-    syn = Synapses(neu, neu, "w : volt", on_pre="g += w", delay=SHIU["delay_ms"] * ms)
-    pre = np.repeat(np.arange(n, dtype=np.int32), np.diff(np.asarray(db.row_ptr, np.int64)))
-    syn.connect(i=pre, j=np.asarray(db.synapses["post_neuron"], np.int32))
-    del pre
-    syn.w = np.asarray(db.synapses["base_weight"], np.float64) * mV
-    pois = []
-    for i in driven_ids(n, k):
-        pois.append(PoissonInput(neu[i:i + 1], "v", 1, FLY_DRIVE["rate_Hz"] * Hz, FLY_DRIVE["weight_mV"] * mV))
-        neu.rfc[i] = 0 * ms
+    driven = driven_ids(n, k)
+    neu, syn = brian2_model(db, no_refractory=driven)
+    pois = [PoissonInput(neu[i:i + 1], "v", 1, FLY_DRIVE["rate_Hz"] * Hz, FLY_DRIVE["weight_mV"] * mV)
+            for i in driven]
     mon = SpikeMonitor(neu)
     t0 = time.perf_counter()
     Network(neu, syn, mon, *pois).run(duration_ms * ms)

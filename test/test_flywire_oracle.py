@@ -7,7 +7,7 @@ reset of v and g, ``rfc`` 0 for driven neurons, one delay) with the same stored 
 import numpy as np
 import pytest
 
-from braingo_core.loaders.flywire import FLY_DRIVE, SHIU, write_fly_db
+from braingo_core.loaders.flywire import FLY_DRIVE, SHIU, brian2_model, write_fly_db
 from braingo_core.loaders.flywire_like import generate
 from braingo_core.sim.fly_engine import FlyEngine
 from braingo_core.storage import BrainDB
@@ -31,28 +31,13 @@ def run_brian2(db, driven, in_t, in_i, t_ms, record=None):
     ``driven`` get rfc = 0 (as Shiu's Poisson targets); stored input (ticks ``in_t``, neurons ``in_i``) adds
     the drive weight to v. With ``record`` = a neuron id, also returns its v and g (mV) at the end of each tick.
     """
-    from brian2 import (Network, NeuronGroup, SpikeGeneratorGroup, SpikeMonitor, StateMonitor, Synapses,
-                        defaultclock, ms, mV, prefs, start_scope)
+    from brian2 import (Network, SpikeGeneratorGroup, SpikeMonitor, StateMonitor, Synapses, defaultclock, ms, mV,
+                        prefs, start_scope)
 
     start_scope()
     prefs.codegen.target = "numpy"
     defaultclock.dt = SHIU["dt_ms"] * ms
-    ns = {"v_0": SHIU["v_rest_mV"] * mV, "v_rst": SHIU["v_reset_mV"] * mV, "v_th": SHIU["v_th_mV"] * mV,
-          "t_mbr": SHIU["tau_m_ms"] * ms, "tau": SHIU["tau_syn_ms"] * ms}
-    eqs = """dv/dt = (v_0 - v + g) / t_mbr : volt (unless refractory)
-             dg/dt = -g / tau : volt (unless refractory)
-             rfc : second"""
-    neu = NeuronGroup(db.neuron_count(), eqs, method="linear", threshold="v > v_th", reset="v = v_rst; g = 0*mV",
-                      refractory="rfc", namespace=ns)
-    neu.v = SHIU["v_rest_mV"] * mV
-    neu.g = 0 * mV
-    neu.rfc = SHIU["t_ref_ms"] * ms
-    neu.rfc[driven] = 0 * ms
-    syn_rec = np.asarray(db.synapses)
-    pre = np.repeat(np.arange(db.neuron_count()), np.diff(np.asarray(db.row_ptr, np.int64)))
-    syn = Synapses(neu, neu, "w : volt", on_pre="g += w", delay=SHIU["delay_ms"] * ms)
-    syn.connect(i=pre, j=syn_rec["post_neuron"].astype(np.int64))
-    syn.w = syn_rec["base_weight"].astype(np.float64) * mV          # the file's weights (g_leak = 1 nS)
+    neu, syn = brian2_model(db, no_refractory=driven)
     targets = np.unique(in_i)
     gen = SpikeGeneratorGroup(targets.size, np.searchsorted(targets, in_i), in_t * SHIU["dt_ms"] * ms)
     inp = Synapses(gen, neu, on_pre=f"v_post += {FLY_DRIVE['weight_mV']}*mV")

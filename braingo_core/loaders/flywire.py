@@ -117,3 +117,32 @@ def load_flywire(completeness_csv, connectivity_parquet, output):
                            "connectivity": str(connectivity_parquet)}}
     write_fly_db(output, ids.size, pre, post, cnt, meta)
     return ids.size, pre.size
+
+
+def brian2_model(db, no_refractory=()):
+    """Shiu et al.'s Brian2 model (their model.py) over the connections of ``db``: (NeuronGroup, Synapses).
+
+    The reference the ``fly`` backend is checked and benchmarked against (needs the ``brian2`` package):
+    ``(unless refractory)`` on v and g, reset of v and g, one delay, the file's weights in mV (g_leak 1 nS);
+    neurons ``no_refractory`` (Shiu's Poisson targets) get ``rfc`` 0. The caller adds its input and monitors.
+    """
+    from brian2 import NeuronGroup, Synapses, mV, ms
+
+    n = db.neuron_count()
+    ns = {"v_0": SHIU["v_rest_mV"] * mV, "v_rst": SHIU["v_reset_mV"] * mV, "v_th": SHIU["v_th_mV"] * mV,
+          "t_mbr": SHIU["tau_m_ms"] * ms, "tau": SHIU["tau_syn_ms"] * ms}
+    eqs = """dv/dt = (v_0 - v + g) / t_mbr : volt (unless refractory)
+             dg/dt = -g / tau : volt (unless refractory)
+             rfc : second"""
+    neu = NeuronGroup(n, eqs, method="linear", threshold="v > v_th", reset="v = v_rst; g = 0*mV",
+                      refractory="rfc", namespace=ns)
+    neu.v = SHIU["v_rest_mV"] * mV
+    neu.g = 0 * mV
+    neu.rfc = SHIU["t_ref_ms"] * ms
+    for i in np.asarray(no_refractory, np.int64):      # one by one: cpp_standalone takes no index arrays here
+        neu.rfc[int(i)] = 0 * ms
+    syn = Synapses(neu, neu, "w : volt", on_pre="g += w", delay=SHIU["delay_ms"] * ms)
+    pre = np.repeat(np.arange(n, dtype=np.int32), np.diff(np.asarray(db.row_ptr, np.int64)))
+    syn.connect(i=pre, j=np.asarray(db.synapses["post_neuron"], np.int32))
+    syn.w = np.asarray(db.synapses["base_weight"], np.float64) * mV
+    return neu, syn
