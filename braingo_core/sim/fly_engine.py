@@ -20,7 +20,6 @@ from braingo_core.errors import SimulationError
 from braingo_core.models import NEURON_MODELS
 from braingo_core.sim import kernels_fly as kfly
 from braingo_core.sim.engine import _splitmix, binomial_cdf
-from braingo_core.sim.network import _read_synapse_chunks
 from braingo_core.storage import BrainDB, load_snapshot, save_snapshot
 from braingo_core.storage import records as rec
 
@@ -47,7 +46,7 @@ def _tables(db, lo, hi):
     counts = np.zeros(db.neuron_count(), np.int64)
     posts, ws = [], []
     delays, used = set(), set()
-    for _, ch in _read_synapse_chunks(db):
+    for _, ch in db.synapse_chunks():
         if np.any(ch["syn_type"] != rec.SYN_SPIKE):
             raise SimulationError(f"{db.path}: backend 'fly' runs spike synapses only")
         used.update(np.unique(ch["receptor_type"]).tolist())

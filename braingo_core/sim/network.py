@@ -24,14 +24,6 @@ from braingo_core.storage import records as rec
 LIF, IZH, GRADED, HH = (NEURON_MODELS[m].code for m in ("lif", "izhikevich", "graded", "hh"))
 CELEGANS = NEURON_MODELS["celegans"].code
 N_PARAMS = 5
-_CHUNK = 1 << 20
-
-
-def _read_synapse_chunks(db):
-    """Yield (start, SynapseAttr chunk) copied by plain file reads, so the mmap's pages never fill RSS."""
-    n = db.synapse_count()
-    for start in range(0, n, _CHUNK):
-        yield start, db.read_records("synapses", start, min(_CHUNK, n - start))
 
 
 def _targets(neuron, comp, soma, multi):
@@ -184,7 +176,7 @@ def _build_synapses(net, db, soma, multi, tau_m, cm, poisson_receptor):
     n, n_syn = net.n_neurons, db.synapse_count()
     counts = np.zeros(n, np.int64)
     used, gused, max_delay, min_delay = set(), set(), 0, 1 << 30
-    for _, ch in _read_synapse_chunks(db):
+    for _, ch in db.synapse_chunks():
         spike = ch["syn_type"] == rec.SYN_SPIKE
         counts += np.bincount(ch["pre_neuron"][spike], minlength=n)
         used.update(np.unique(ch["receptor_type"][spike]).tolist())
@@ -240,7 +232,7 @@ def _build_synapses(net, db, soma, multi, tau_m, cm, poisson_receptor):
     net.syn_slot = np.empty(m, np.int8)
     plastic_idx, plastic_wmax, g_parts = [], [], []
     i = 0
-    for start, ch in _read_synapse_chunks(db):
+    for start, ch in db.synapse_chunks():
         spike = ch["syn_type"] == rec.SYN_SPIKE
         sp = ch[spike]
         k = sp.size

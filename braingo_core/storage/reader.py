@@ -226,16 +226,6 @@ class BrainDB:
                 cnt = min(chunk, n - start)
                 yield start, self._stream(f, "synapses", start, cnt, bytearray(cnt * rec.SynapseAttr.itemsize))
 
-    def read_records(self, segment, start, count):
-        """Copy of records [start, start + count) of ``segment``, read from the file (no mmap page stays resident)."""
-        seg = self._segments[segment]
-        stop = min(max(int(start), 0) + max(int(count), 0), len(seg))
-        start = min(max(int(start), 0), stop)
-        off = int(self.header["segments"][fmt.SEGMENTS.index(segment)]["offset"])
-        with open(self.path, "rb") as f:
-            f.seek(off + start * seg.dtype.itemsize)
-            return np.fromfile(f, seg.dtype, stop - start)
-
     @property
     def dt_ms(self):
         return float(self.header["dt_ms"])
