@@ -41,6 +41,8 @@ from braingo_core.storage import BrainDB
 _SIZE_VARS = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE")
 #: Longest wait for the other ranks at one spike exchange (s): past it the job is aborted with an error.
 EXCHANGE_TIMEOUT_S = 60.0
+#: Pause between printing a failure and aborting the job (s): mpiexec forwards the message before it kills.
+ABORT_GRACE_S = 0.5
 
 
 def launched_ranks():
@@ -126,13 +128,18 @@ class MpiFlyEngine:
                 raise SimulationError(f"no spike exchange from the other ranks within {EXCHANGE_TIMEOUT_S:g} s "
                                       f"(a rank died or hangs)")
 
+    def _abort(self, message):
+        """Print ``message`` and end every rank of the job (exit status 2)."""
+        print(message, file=sys.stderr, flush=True)
+        time.sleep(ABORT_GRACE_S)
+        self.comm.Abort(2)
+
     def advance(self, n_ticks, on_spikes=None):
         """Run ``n_ticks`` ticks in windows of the delay, exchanging spikes after each window."""
         try:
             self._advance(int(n_ticks), on_spikes)
         except Exception as exc:           # any failure: stop every rank instead of leaving them in a collective
-            print(f"braingo: MPI rank {self.rank} of {self.size} failed: {exc}", file=sys.stderr, flush=True)
-            self.comm.Abort(2)
+            self._abort(f"braingo: MPI rank {self.rank} of {self.size} failed: {exc}")
 
     def _advance(self, n_ticks, on_spikes):
         eng = self.eng
@@ -165,8 +172,7 @@ class MpiFlyEngine:
                 state.update(sp_ring=self.eng.sp_ring, sp_cnt=self.eng.sp_cnt)
                 self.eng.save_snapshot(path, state)
         except Exception as exc:
-            print(f"braingo: MPI rank 0 of {self.size} failed to save {path}: {exc}", file=sys.stderr, flush=True)
-            self.comm.Abort(2)
+            self._abort(f"braingo: MPI rank 0 of {self.size} failed to save {path}: {exc}")
         self.comm.Barrier()
 
     def load_snapshot(self, path):
